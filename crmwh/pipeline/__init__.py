@@ -1,0 +1,1 @@
+"""The nightly pipeline's steps, as plain functions: the Airflow DAG and the CLI both call these."""

@@ -1,0 +1,114 @@
+"""Per-night audit: ``audit.nights`` (one row per run of a night) and ``audit.night_steps``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import duckdb
+
+NIGHTS_DDL = """
+create table if not exists audit.nights (
+    logical_date date not null,
+    run_id varchar not null,
+    status varchar not null,         -- running, success, failed
+    published boolean not null,
+    reason varchar,
+    rows_in bigint,
+    rows_loaded bigint,
+    rows_quarantined bigint,
+    started_at timestamp not null,
+    finished_at timestamp
+)
+"""
+
+NIGHT_STEPS_DDL = """
+create table if not exists audit.night_steps (
+    logical_date date not null,
+    run_id varchar not null,
+    step varchar not null,
+    status varchar not null,         -- success, failed, skipped
+    detail varchar,
+    started_at timestamp not null,
+    finished_at timestamp not null,
+    duration_seconds double not null
+)
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists audit")
+    con.execute(NIGHTS_DDL)
+    con.execute(NIGHT_STEPS_DDL)
+
+
+def record_step(
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    run_id: str,
+    step: str,
+    status: str,
+    started_at: datetime,
+    detail: str | None = None,
+) -> None:
+    ensure_audit_tables(con)
+    finished_at = utcnow()
+    con.execute(
+        "insert into audit.night_steps values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [night, run_id, step, status, detail, started_at, finished_at, (finished_at - started_at).total_seconds()],
+    )
+
+
+def start_night(con: duckdb.DuckDBPyConnection, night: date, run_id: str) -> None:
+    ensure_audit_tables(con)
+    con.execute("delete from audit.nights where logical_date = ? and run_id = ? and status = 'running'", [night, run_id])
+    con.execute(
+        "insert into audit.nights values (?, ?, 'running', false, null, null, null, null, ?, null)",
+        [night, run_id, utcnow()],
+    )
+
+
+def finish_night(
+    con: duckdb.DuckDBPyConnection,
+    night: date,
+    run_id: str,
+    *,
+    status: str,
+    published: bool,
+    reason: str | None,
+) -> None:
+    """Close the night's row with counts summed from the load ledger."""
+    ensure_audit_tables(con)
+    rows_in, rows_loaded, rows_quarantined = con.execute(
+        """select coalesce(sum(rows_in), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+           from audit.load_ledger where night = ?""",
+        [night],
+    ).fetchone()
+    started_at = con.execute(
+        "select min(started_at) from audit.nights where logical_date = ? and run_id = ?", [night, run_id]
+    ).fetchone()[0] or utcnow()
+    con.execute("delete from audit.nights where logical_date = ? and run_id = ?", [night, run_id])
+    con.execute(
+        "insert into audit.nights values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [night, run_id, status, published, reason, rows_in, rows_loaded, rows_quarantined, started_at, utcnow()],
+    )
+
+
+def failed_steps(con: duckdb.DuckDBPyConnection, night: date, run_id: str) -> list[tuple[str, str | None]]:
+    ensure_audit_tables(con)
+    return con.execute(
+        """select step, detail from audit.night_steps
+           where logical_date = ? and run_id = ? and status = 'failed' order by started_at""",
+        [night, run_id],
+    ).fetchall()
+
+
+def step_succeeded(con: duckdb.DuckDBPyConnection, night: date, run_id: str, step: str) -> bool:
+    ensure_audit_tables(con)
+    return con.execute(
+        "select count(*) from audit.night_steps where logical_date = ? and run_id = ? and step = ? and status = 'success'",
+        [night, run_id, step],
+    ).fetchone()[0] > 0

@@ -1,0 +1,116 @@
+"""Run dbt against the build warehouse and summarise what it did from ``run_results.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crmwh.config import Settings
+from crmwh.errors import CrmwhError
+from crmwh.resources import dbt_project_dir
+
+
+@dataclass
+class DbtResult:
+    command: list[str]
+    returncode: int
+    statuses: Counter[str] = field(default_factory=Counter)  # "model:success" -> count
+    failures: list[str] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def count(self, resource_type: str, status: str | None = None) -> int:
+        return sum(
+            n for key, n in self.statuses.items()
+            if key.split(":")[0] == resource_type and (status is None or key.split(":")[1] == status)
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{self.count('model', 'success')} models built, {self.count('test', 'pass')} tests passed, "
+            f"{self.count('test', 'warn')} warned, {len(self.failures)} failed"
+        )
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("dbt")
+    if not found:
+        raise CrmwhError("dbt is not installed in this environment: run `pip install .` in the crmwh checkout")
+    return found
+
+
+def dbt_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "CRMWH_BUILD_DB": str(settings.build_db_path),
+            "DBT_TARGET_PATH": str(settings.dbt_target_dir),
+            "DBT_LOG_PATH": str(settings.dbt_log_dir),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_PARTIAL_PARSE": "true",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def _read_run_results(target_dir: Path) -> tuple[Counter[str], list[str], float]:
+    path = target_dir / "run_results.json"
+    if not path.is_file():
+        return Counter(), [], 0.0
+    data = json.loads(path.read_text())
+    statuses: Counter[str] = Counter()
+    failures: list[str] = []
+    for result in data.get("results", []):
+        unique_id = result.get("unique_id", "")
+        resource_type = unique_id.split(".", 1)[0]
+        status = str(result.get("status"))
+        statuses[f"{resource_type}:{status}"] += 1
+        if status in ("error", "fail", "runtime error"):
+            message = (result.get("message") or "").strip().splitlines()
+            failures.append(f"{unique_id}: {message[0] if message else status}")
+    return statuses, failures, float(data.get("elapsed_time", 0.0))
+
+
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    *,
+    target: str = "duckdb",
+    extra_env: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DbtResult:
+    """Run ``dbt <args>`` on the shipped project, streaming its log lines to ``progress``."""
+    project = dbt_project_dir()
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    command = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
+               "--target", target]
+    run_results = settings.dbt_target_dir / "run_results.json"
+    run_results.unlink(missing_ok=True)
+    with subprocess.Popen(command, env=dbt_env(settings, extra_env), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, cwd=str(settings.work_dir)) as proc:
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = (tail + [line])[-40:]
+            if progress:
+                progress(line)
+    statuses, failures, elapsed = _read_run_results(settings.dbt_target_dir)
+    result = DbtResult(command, proc.returncode, statuses, failures, elapsed)
+    if proc.returncode != 0 and not failures:
+        result.failures.append(next((l for l in reversed(tail) if "error" in l.lower()), tail[-1] if tail else "dbt failed"))
+    return result

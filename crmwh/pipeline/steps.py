@@ -1,0 +1,211 @@
+"""The nightly run's steps. Each opens the build warehouse itself, records its outcome in
+``audit.night_steps`` and re-raises failures, so the DAG's tasks stay one-liners and tests
+can call the same functions without Airflow.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, Iterator, ParamSpec, TypeVar
+
+import duckdb
+
+from crmwh.config import Settings, load_settings
+from crmwh.errors import CrmwhError
+from crmwh.pipeline import audit
+from crmwh.pipeline.dbt_runner import run_dbt
+from crmwh.pipeline.publish import publish
+from ingestion.contracts import known_systems
+from ingestion.night import add_note, load_system_night, require_landed_night, systems_for_night
+from ingestion.warehouse import connect, ensure_contract_raw_tables
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Progress = Callable[[str], None]
+
+
+@contextmanager
+def warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    settings.ensure_dirs()
+    con = connect(settings.build_db_path)
+    try:
+        ensure_contract_raw_tables(con)
+        audit.ensure_audit_tables(con)
+        yield con
+    finally:
+        con.close()
+
+
+def audited(step: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Record the step's success or failure (with the one-line reason) in ``audit.night_steps``."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            night: date = kwargs["night"]  # type: ignore[assignment]
+            run_id: str = kwargs["run_id"]  # type: ignore[assignment]
+            settings: Settings = kwargs.get("settings") or load_settings()  # type: ignore[assignment]
+            step_name = step.format(**kwargs)
+            started = audit.utcnow()
+            try:
+                result = function(*args, **kwargs)
+            except BaseException as exc:
+                with warehouse(settings) as con:
+                    audit.record_step(con, night, run_id, step_name, "failed", started, _one_line(exc))
+                raise
+            with warehouse(settings) as con:
+                audit.record_step(con, night, run_id, step_name, "success", started, _detail(result))
+            return result
+
+        return wrapper
+
+    return decorate
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:1000]
+
+
+def _detail(result: Any) -> str | None:
+    if isinstance(result, dict) and "detail" in result:
+        return str(result["detail"])
+    return None
+
+
+def begin_night(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Open the night's audit row and check that sources arrived; fail clearly if none did."""
+    settings = settings or load_settings()
+    with warehouse(settings) as con:
+        audit.start_night(con, night, run_id)
+        try:
+            systems = require_landed_night(settings.landing_dir, night)
+        except CrmwhError as exc:
+            audit.record_step(con, night, run_id, "begin", "failed", audit.utcnow(), str(exc))
+            raise
+        audit.record_step(con, night, run_id, "begin", "success", audit.utcnow(), f"systems: {', '.join(systems)}")
+    return {"systems": systems}
+
+
+@audited("load_raw:{system}")
+def load_system(*, system: str, night: date, run_id: str, settings: Settings | None = None,
+                progress: Progress | None = None) -> dict[str, Any]:
+    settings = settings or load_settings()
+    with warehouse(settings) as con:
+        load = load_system_night(con, settings.landing_dir, system, night, progress)
+    files = len(load.results)
+    return {
+        "system": system,
+        "files": files,
+        "rows_in": load.rows_in,
+        "rows_loaded": load.rows_loaded,
+        "rows_quarantined": load.rows_quarantined,
+        "detail": load.note or f"{files} files: {load.rows_in} in, {load.rows_loaded} loaded, "
+                               f"{load.rows_quarantined} quarantined",
+    }
+
+
+def other_systems(settings: Settings, night: date) -> list[str]:
+    """Systems with a folder for the night that have no contract of their own (bring your own data)."""
+    known = set(known_systems())
+    return [system for system in systems_for_night(settings.landing_dir, night) if system not in known]
+
+
+@audited("load_raw:other_systems")
+def load_other_systems(*, night: date, run_id: str, settings: Settings | None = None,
+                       progress: Progress | None = None) -> dict[str, Any]:
+    settings = settings or load_settings()
+    loads = [load_system.__wrapped__(system=system, night=night, run_id=run_id, settings=settings,  # type: ignore[attr-defined]
+                                     progress=progress)
+             for system in other_systems(settings, night)]
+    return {
+        "systems": [load["system"] for load in loads],
+        "rows_in": sum(load["rows_in"] for load in loads),
+        "rows_loaded": sum(load["rows_loaded"] for load in loads),
+        "rows_quarantined": sum(load["rows_quarantined"] for load in loads),
+        "detail": ", ".join(load["system"] for load in loads) or "no other systems delivered",
+    }
+
+
+@audited("reconcile:{system}")
+def reconcile_system(*, system: str, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Re-check the night's ledger against the tables: every file's rows in = loaded + quarantined."""
+    settings = settings or load_settings()
+    with warehouse(settings) as con:
+        rows = con.execute(
+            """select load_id, location, raw_table, rows_in, rows_loaded, rows_quarantined
+               from audit.load_ledger where night = ? and source_system = ?""",
+            [night, system],
+        ).fetchall()
+        problems = []
+        for load_id, location, raw_table, rows_in, rows_loaded, rows_quarantined in rows:
+            quarantined = con.execute(
+                "select count(*) from quarantine.load_rejects where load_id = ?", [load_id]
+            ).fetchone()[0]
+            loaded = 0
+            if raw_table and rows_loaded:
+                schema, table = raw_table.split(".", 1)
+                loaded = con.execute(
+                    f'select count(*) from "{schema}"."{table}" where _load_id = ?', [load_id]
+                ).fetchone()[0]
+            if rows_in != rows_loaded + rows_quarantined or loaded != rows_loaded or quarantined != rows_quarantined:
+                problems.append(f"{location}: in {rows_in}, ledger loaded {rows_loaded}/table {loaded}, "
+                                f"ledger quarantined {rows_quarantined}/table {quarantined}")
+    if problems:
+        raise CrmwhError(f"{system} night {night}: counts do not reconcile: {'; '.join(problems)}")
+    return {"files": len(rows), "detail": f"{len(rows)} files reconcile"}
+
+
+@audited("dbt_build")
+def build_models(*, night: date, run_id: str, settings: Settings | None = None,
+                 progress: Progress | None = None, select: str | None = None) -> dict[str, Any]:
+    settings = settings or load_settings()
+    args = ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}"]
+    if select:
+        args += ["--select", select]
+    result = run_dbt(settings, args, progress=progress)
+    if not result.ok:
+        raise CrmwhError(f"dbt build failed: {'; '.join(result.failures[:3])}")
+    return {
+        "models": result.count("model", "success"),
+        "tests_passed": result.count("test", "pass"),
+        "tests_warned": result.count("test", "warn"),
+        "detail": result.summary(),
+    }
+
+
+@audited("publish")
+def publish_warehouse(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or load_settings()
+    with warehouse(settings) as con:
+        failed = audit.failed_steps(con, night, run_id)
+    if failed:
+        raise CrmwhError(f"not publishing night {night}: step {failed[0][0]} failed ({failed[0][1]})")
+        # The published copy carries its own verdict; finish_night rewrites it if the copy fails.
+        audit.finish_night(con, night, run_id, status="success", published=True, reason=None)
+    path = publish(settings, tag=night.isoformat())
+    return {"path": str(path), "detail": f"published {path}"}
+
+
+def finish_night(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Write the night's verdict to ``audit.nights``; raise if it failed so the run is marked failed."""
+    settings = settings or load_settings()
+    with warehouse(settings) as con:
+        failed = audit.failed_steps(con, night, run_id)
+        published = audit.step_succeeded(con, night, run_id, "publish")
+        if failed:
+            reason = f"{failed[0][0]}: {failed[0][1]}"
+        elif not published:
+            reason = "publish did not run (an upstream task failed or was skipped)"
+        else:
+            reason = None
+        status = "success" if published and not failed else "failed"
+        audit.finish_night(con, night, run_id, status=status, published=published, reason=reason)
+        if not published:
+            add_note(con, night, f"night not published: {reason}")
+    if status != "success":
+        raise CrmwhError(f"night {night} failed, last good warehouse kept: {reason}")
+    return {"status": status, "published": published}

@@ -1,0 +1,92 @@
+"""crm_nightly: land, load, reconcile each source system, build the warehouse with dbt, publish.
+
+Thin by design: every task calls a function of ``crmwh.pipeline.steps`` that tests call directly.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+
+from airflow.sdk import Asset, dag, get_current_context, task, task_group
+
+from crmwh.pipeline import steps
+from crmwh.pipeline.notify import on_task_failure
+from ingestion.contracts import known_systems
+
+PUBLISHED_WAREHOUSE = Asset(name="crm_warehouse", uri="file:///crmwh/warehouse/crm.duckdb")
+
+
+def _night_and_run() -> tuple[date, str]:
+    context = get_current_context()
+    return date.fromisoformat(context["ds"]), context["run_id"]
+
+
+@dag(
+    dag_id="crm_nightly",
+    schedule=os.environ.get("CRMWH_SCHEDULE", "0 2 * * *"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["crmwh"],
+    default_args={
+        "retries": int(os.environ.get("CRMWH_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=float(os.environ.get("CRMWH_RETRY_DELAY_SECONDS", "60"))),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": on_task_failure,
+    },
+    doc_md=__doc__,
+)
+def crm_nightly() -> None:
+    @task(retries=0)
+    def begin() -> dict:
+        night, run_id = _night_and_run()
+        return steps.begin_night(night=night, run_id=run_id)
+
+    def source_system(system: str):
+        @task_group(group_id=system)
+        def ingest() -> None:
+            @task(task_id="load_raw")
+            def load_raw() -> dict:
+                night, run_id = _night_and_run()
+                return steps.load_system(system=system, night=night, run_id=run_id)
+
+            @task(task_id="reconcile", retries=0)
+            def reconcile() -> dict:
+                night, run_id = _night_and_run()
+                return steps.reconcile_system(system=system, night=night, run_id=run_id)
+
+            load_raw() >> reconcile()
+
+        return ingest()
+
+    @task
+    def load_other_systems() -> dict:
+        night, run_id = _night_and_run()
+        return steps.load_other_systems(night=night, run_id=run_id)
+
+    @task(retries=1)
+    def dbt_build() -> dict:
+        night, run_id = _night_and_run()
+        return steps.build_models(night=night, run_id=run_id)
+
+    @task(outlets=[PUBLISHED_WAREHOUSE])
+    def publish() -> dict:
+        night, run_id = _night_and_run()
+        return steps.publish_warehouse(night=night, run_id=run_id)
+
+    @task(trigger_rule="all_done", retries=0)
+    def finish() -> dict:
+        night, run_id = _night_and_run()
+        return steps.finish_night(night=night, run_id=run_id)
+
+    started = begin()
+    ingested = [source_system(system) for system in known_systems()] + [load_other_systems()]
+    built = dbt_build()
+    published = publish()
+    started >> ingested
+    ingested >> built
+    built >> published >> finish()
+
+
+nightly_dag = crm_nightly()

@@ -1,0 +1,134 @@
+"""The build warehouse's fixed tables: schemas, raw tables per contract, quarantine and audit ledgers.
+
+Raw tables are named ``raw.<system>__<entity>``; systems without a contract
+file (bring your own data) load into ``raw.byod__<entity>``. Every delivered
+field is kept as text, exactly as delivered, under the name it was delivered
+with (schema drift adds columns, never drops them), beside load metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contracts import ANY_SYSTEM, all_systems
+
+SCHEMAS = ("raw", "quarantine", "staging", "core", "marts", "bi", "audit")
+BYOD_SYSTEM = "byod"
+
+# Load metadata carried by every raw row, in this order, before the delivered fields.
+RAW_METADATA_COLUMNS: dict[str, str] = {
+    "_load_id": "varchar",
+    "_source_system": "varchar",
+    "_source_file": "varchar",
+    "_record_number": "bigint",
+    "_night": "date",
+    "_loaded_at": "timestamp",
+    "_row_hash": "varchar",
+}
+
+LOAD_LEDGER_DDL = """
+create table if not exists audit.load_ledger (
+    load_id varchar primary key,
+    source_system varchar not null,
+    entity varchar not null,
+    night date not null,
+    location varchar not null,
+    source_kind varchar not null,       -- file, sql, http
+    file_format varchar,
+    file_bytes bigint,
+    checksum varchar,                   -- sha256 of the delivered bytes
+    raw_table varchar,
+    rows_in bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    status varchar not null,            -- loaded, rejected_file
+    message varchar,
+    started_at timestamp not null,
+    finished_at timestamp not null
+)
+"""
+
+LOAD_REJECTS_DDL = """
+create table if not exists quarantine.load_rejects (
+    load_id varchar not null,
+    source_system varchar not null,
+    entity varchar not null,
+    night date not null,
+    location varchar not null,
+    line bigint,                        -- line in the file (null when the whole file is rejected)
+    field varchar,                      -- offending column, when one is to blame
+    reason_code varchar not null,       -- e.g. MALFORMED_JSON, TOO MANY COLUMNS, MISSING_REQUIRED_COLUMN
+    reason varchar not null,
+    raw_record varchar,                 -- the rejected line or record, as delivered
+    quarantined_at timestamp not null
+)
+"""
+
+LOAD_NOTES_DDL = """
+create table if not exists audit.load_notes (
+    night date not null,
+    source_system varchar,
+    entity varchar,
+    note varchar not null,
+    noted_at timestamp not null
+)
+"""
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a warehouse file; timestamps are UTC so text renderings never depend on the machine."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def raw_table_name(system: str, entity: str) -> str:
+    """Unquoted ``schema.table`` name of the raw table for a system's entity."""
+    table_system = system if system in all_systems() and system != ANY_SYSTEM else BYOD_SYSTEM
+    return f"raw.{table_system}__{entity}"
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB/PostgreSQL, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    schema, name = table.split(".", 1)
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {quote_ident(schema)}")
+    con.execute(LOAD_LEDGER_DDL)
+    con.execute(LOAD_REJECTS_DDL)
+    con.execute(LOAD_NOTES_DDL)
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, field_names: list[str]) -> None:
+    """Create ``table`` if missing and add any delivered field it lacks (schema drift), all as text."""
+    columns = [f"{quote_ident(name)} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
+    columns += [f"{quote_ident(name)} varchar" for name in field_names if name not in RAW_METADATA_COLUMNS]
+    con.execute(f"create table if not exists {qualified(table)} ({', '.join(columns)})")
+    schema, name = table.split(".", 1)
+    existing = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for field in field_names:
+        if field not in existing:
+            con.execute(f"alter table {qualified(table)} add column {quote_ident(field)} varchar")
+
+
+def ensure_contract_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create an (empty) raw table for every contracted entity, so staging always has a relation to read."""
+    ensure_schemas(con)
+    for system in all_systems().values():
+        for entity in system.entities.values():
+            ensure_raw_table(con, raw_table_name(system.name, entity.name), entity.column_names)
