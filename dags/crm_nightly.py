@@ -12,7 +12,6 @@ from airflow.sdk import Asset, dag, get_current_context, task, task_group
 
 from crmwh.pipeline import steps
 from crmwh.pipeline.notify import on_task_failure
-from ingestion.contracts import known_systems
 
 PUBLISHED_WAREHOUSE = Asset(name="crm_warehouse", uri="file:///crmwh/warehouse/crm.duckdb")
 
@@ -46,6 +45,11 @@ def crm_nightly() -> None:
     def source_system(system: str):
         @task_group(group_id=system)
         def ingest() -> None:
+            @task(task_id="land")
+            def land() -> dict:
+                night, run_id = _night_and_run()
+                return steps.land_system(system=system, night=night, run_id=run_id)
+
             @task(task_id="load_raw")
             def load_raw() -> dict:
                 night, run_id = _night_and_run()
@@ -56,7 +60,7 @@ def crm_nightly() -> None:
                 night, run_id = _night_and_run()
                 return steps.reconcile_system(system=system, night=night, run_id=run_id)
 
-            load_raw() >> reconcile()
+            land() >> load_raw() >> reconcile()
 
         return ingest()
 
@@ -81,7 +85,7 @@ def crm_nightly() -> None:
         return steps.finish_night(night=night, run_id=run_id)
 
     started = begin()
-    ingested = [source_system(system) for system in known_systems()] + [load_other_systems()]
+    ingested = [source_system(system) for system in steps.pipeline_systems()] + [load_other_systems()]
     built = dbt_build()
     published = publish()
     started >> ingested

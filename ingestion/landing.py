@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -67,3 +68,21 @@ def night_files(landing_dir: Path, system: str, night: date) -> list[LandedFile]
         )
         for path in files
     ]
+
+
+def source_note_path(path: Path) -> Path:
+    """Where an extractor records what a landed file came from (a dot file: never loaded itself)."""
+    return path.with_name(f".{path.name}.source.json")
+
+
+def write_source_note(path: Path, kind: str, location: str) -> None:
+    source_note_path(path).write_text(json.dumps({"kind": kind, "location": location}) + "\n")
+
+
+def read_source_note(path: Path) -> tuple[str, str | None]:
+    """``(source_kind, location)``: ``("file", None)`` for a plain file drop."""
+    note = source_note_path(path)
+    if not note.is_file():
+        return "file", None
+    data = json.loads(note.read_text())
+    return str(data.get("kind", "file")), data.get("location")

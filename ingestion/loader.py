@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from crmwh.errors import CrmwhError
 from ingestion.contracts import Entity, entity_contract
-from ingestion.landing import NAME_PATTERN, LandedFile
+from ingestion.landing import NAME_PATTERN, LandedFile, read_source_note
 from ingestion.warehouse import (
     RAW_METADATA_COLUMNS,
     ensure_raw_table,
@@ -420,15 +420,13 @@ def _reconcile(ctx: _Context, outcome: _Outcome, independent_rows_in: int | None
         raise ReconciliationError(f"{ctx.location}: counts do not reconcile: {'; '.join(problems)}")
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection,
-    landed: LandedFile,
-    landing_dir: Path,
-    *,
-    source_kind: str = "file",
-) -> LoadResult:
-    """Load one landed file in its own transaction; a second call with the same bytes loads nothing."""
+def load_file(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path) -> LoadResult:
+    """Load one landed file in its own transaction; a second call with the same bytes loads nothing.
+
+    The ledger's ``location`` is the query or URL for files an extractor landed, else the file.
+    """
     ensure_schemas(con)
+    source_kind, source_location = read_source_note(landed.path)
     location = landed.location(landing_dir)
     checksum, size = file_checksum(landed.path)
     load_id = make_load_id(landed.system, landed.entity, checksum)
@@ -466,8 +464,9 @@ def load_file(
             outcome = _Outcome(0, 0, 0, status="empty", message=outcome.message or "no records")
         _reconcile(ctx, outcome, independent_rows_in)
         con.execute(
-            "insert into audit.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, landed.system, landed.entity, landed.night, location, source_kind, landed.file_format,
+            "insert into audit.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, landed.system, landed.entity, landed.night, source_location or location, location,
+             source_kind, landed.file_format,
              size, checksum, raw_table or None, outcome.rows_in, outcome.rows_loaded, outcome.rows_quarantined,
              outcome.status, outcome.message or None, started_at, _utcnow()],
         )

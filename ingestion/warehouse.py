@@ -34,7 +34,8 @@ create table if not exists audit.load_ledger (
     source_system varchar not null,
     entity varchar not null,
     night date not null,
-    location varchar not null,
+    location varchar not null,          -- the file, or the query / URL an extractor read
+    landed_file varchar not null,       -- path of the landed file, relative to the landing folder
     source_kind varchar not null,       -- file, sql, http
     file_format varchar,
     file_bytes bigint,

@@ -16,7 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crmwh.dbt_sources import generated_files, stale_files, staged_entities
+from crmwh.dbt_sources import generated_files, stale_files, staged_entities, staged_name
+from crmwh.errors import CrmwhError
+from ingestion.contracts import Column
 from crmwh.resources import dbt_project_dir
 from ingestion.warehouse import ensure_contract_raw_tables, ensure_raw_table
 
@@ -31,6 +33,17 @@ def test_committed_dbt_files_match_the_contracts() -> None:
     assert PROJECT / "models/staging/erp/_erp__sources.yml" in files
     assert PROJECT / "models/staging/byod/stg_byod__orders.sql" in files
     assert len(staged_entities()) == sum(1 for path in files if path.name.startswith("stg_"))
+
+
+def test_contract_names_must_follow_conventions() -> None:
+    assert staged_name(Column("is_active", "boolean")) == "is_active"
+    assert staged_name(Column("attended", "boolean")) == "is_attended"
+    with pytest.raises(CrmwhError, match="STAGED_NAMES"):
+        staged_name(Column("visited", "boolean"))
+    with pytest.raises(CrmwhError, match="STAGED_NAMES"):
+        staged_name(Column("birthday", "date"))
+    with pytest.raises(CrmwhError, match="cannot cast"):
+        staged_name(Column("payload", "json"))
 
 
 def _raw(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
@@ -90,6 +103,13 @@ def _seed_raw(path: Path) -> None:
             {"registration_id": "E2", "campaign_id": "K1", "registered_at": "2026-11-01T08:00:00Z",
              "attended": "maybe", "updated_at": "2026-11-01T08:00:00Z"},
         ])
+        # Integers: digits only, on every engine (DuckDB alone would round 4.5).
+        _raw(con, "raw.helpdesk__satisfaction_ratings", [
+            {"rating_id": "S1", "ticket_id": "T1", "score": "5", "rated_at": "2026-11-01T08:00:00Z",
+             "updated_at": "2026-11-01T08:00:00Z"},
+            {"rating_id": "S2", "ticket_id": "T2", "score": "4.5", "rated_at": "2026-11-01T08:00:00Z",
+             "updated_at": "2026-11-01T08:00:00Z"},
+        ])
         # Bring your own data: two systems may both have order "1"; `cost` never delivered.
         con.execute('alter table raw.byod__orders drop column "cost"')
         _raw(con, "raw.byod__orders", [
@@ -133,6 +153,8 @@ def test_build_has_no_warnings(built: tuple[Path, str]) -> None:
     _, output = built
     assert "[WARNING]" not in output and "Deprecat" not in output, output[-4000:]
     assert "WARN=0 ERROR=0" in output
+    # Target and logs went where the environment said, not into the (possibly installed, read-only) project.
+    assert not (PROJECT / "target").exists() and not (PROJECT / "logs").exists()
 
 
 def test_latest_valid_version_per_key_is_staged(built: tuple[Path, str]) -> None:
@@ -174,6 +196,7 @@ def test_rejected_rows_are_quarantined_with_reason(built: tuple[Path, str]) -> N
         ("orders", "O2", "order_date", "CAST_FAILED", "31/10/2026", 3, "raw.erp__orders.2026-11-01.file"),
         ("orders", "O3", "customer_id", "REQUIRED_MISSING", None, 4, "raw.erp__orders.2026-11-01.file"),
         ("orders", "O3", "status", "REQUIRED_MISSING", None, 4, "raw.erp__orders.2026-11-01.file"),
+        ("satisfaction_ratings", "S2", "score", "CAST_FAILED", "4.5", 2, "raw.helpdesk__satisfaction_ratings.2026-11-01.file"),
         ("tickets", "T3", "priority", "REQUIRED_MISSING", None, 3, "raw.helpdesk__tickets.2026-11-01.file"),
     ]
     reason = _query(database, "select reason from quarantine.staging_rejects where record_key = 'O2'")[0][0]

@@ -18,7 +18,12 @@ from crmwh.errors import CrmwhError
 from crmwh.pipeline import audit
 from crmwh.pipeline.dbt_runner import run_dbt
 from crmwh.pipeline.publish import publish
+from crmwh.sources_config import load_source_configs
 from ingestion.contracts import known_systems
+from ingestion.landing import write_source_note
+from ingestion.sources.cursors import CursorStore
+from ingestion.sources.http_api import extract_api
+from ingestion.sources.postgres import extract_table
 from ingestion.night import add_note, load_system_night, require_landed_night, systems_for_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables
 
@@ -81,13 +86,41 @@ def begin_night(*, night: date, run_id: str, settings: Settings | None = None) -
     settings = settings or load_settings()
     with warehouse(settings) as con:
         audit.start_night(con, night, run_id)
+        pulled = sorted(load_source_configs(settings))  # these land their own folders in this run
         try:
             systems = require_landed_night(settings.landing_dir, night)
         except CrmwhError as exc:
-            audit.record_step(con, night, run_id, "begin", "failed", audit.utcnow(), str(exc))
-            raise
+            if not pulled:
+                audit.record_step(con, night, run_id, "begin", "failed", audit.utcnow(), str(exc))
+                raise
+            systems = []
+        systems = sorted(set(systems) | set(pulled))
         audit.record_step(con, night, run_id, "begin", "success", audit.utcnow(), f"systems: {', '.join(systems)}")
     return {"systems": systems}
+
+
+@audited("land:{system}")
+def land_system(*, system: str, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Extract → land for systems pulled from a database or API; file-drop systems have nothing to do."""
+    settings = settings or load_settings()
+    config = load_source_configs(settings).get(system)
+    if config is None:
+        return {"rows": 0, "detail": "file drop: nothing to extract"}
+    cursors = CursorStore(settings.work_dir / "cursors.json")
+    rows = 0
+    for entity, table in config.entities.items():
+        if config.kind == "postgres":
+            result = extract_table(config.address(), table, system=system, entity=entity, night=night,
+                                   landing_dir=settings.landing_dir, cursors=cursors)
+            kind = "sql"
+        else:
+            result = extract_api(config.address(), system=system, entity=entity, night=night,
+                                 landing_dir=settings.landing_dir, cursors=cursors)
+            kind = "http"
+        for path, location in zip(result.paths, result.locations):
+            write_source_note(path, kind, location)
+        rows += result.rows
+    return {"rows": rows, "detail": f"{config.kind}: {rows} rows landed from {len(config.entities)} entities"}
 
 
 @audited("load_raw:{system}")
@@ -108,9 +141,15 @@ def load_system(*, system: str, night: date, run_id: str, settings: Settings | N
     }
 
 
+def pipeline_systems(settings: Settings | None = None) -> list[str]:
+    """Systems with a task group of their own: every contracted system, and every configured pull source."""
+    settings = settings or load_settings()
+    return list(dict.fromkeys([*known_systems(), *sorted(load_source_configs(settings))]))
+
+
 def other_systems(settings: Settings, night: date) -> list[str]:
-    """Systems with a folder for the night that have no contract of their own (bring your own data)."""
-    known = set(known_systems())
+    """Systems that delivered files for the night but have no task group (bring your own data)."""
+    known = set(pipeline_systems(settings))
     return [system for system in systems_for_night(settings.landing_dir, night) if system not in known]
 
 

@@ -39,6 +39,7 @@ class Marketing:
     campaign_type: np.ndarray
     lead_id_of_party: pa.Array
     optout_channel: np.ndarray
+    lead_campaign_of_party: np.ndarray  # campaign index of each party's first lead, -1 if none
 
 
 def build_marketing(ctx: Ctx) -> Marketing:
@@ -200,7 +201,7 @@ def build_marketing(ctx: Ctx) -> Marketing:
     tables = {"campaigns": campaigns, "campaign_members": members, "consents": consents,
               "event_registrations": registrations, **lead_tables}
     return Marketing(tables, per.party[m_person[resp_idx]], responded_at[resp_idx], campaign_id, start, ctype,
-                     lead_id_of_party, optout_channel)
+                     lead_id_of_party, optout_channel, lead_camp[:p.n])
 
 
 def _contact_ids(ctx: Ctx, person: np.ndarray) -> pa.Array:

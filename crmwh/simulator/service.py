@@ -203,7 +203,6 @@ def build_service(ctx: Ctx, tk: Tickets, pu: Purchases, order_num: np.ndarray, n
     order_of_ticket = np.where(tk.purchase >= 0, order_num[np.maximum(new_purchase_index, 0)], -1)
     h_t = np.repeat(np.arange(n), tk.hops)
     k = group_rank(h_t)
-    frac = np.sort(rng.random(h_t.size))  # placeholder, replaced per ticket below
     frac = (k + rng.uniform(0.2, 1.0, h_t.size)) / (tk.hops[h_t] + 0.2)
     hop_time = tk.created[h_t] + 0.002 + frac * tk.hop_span[h_t]
     depts = np.array(["service_l2", "engineering", "billing"], dtype=object)
@@ -278,7 +277,6 @@ def build_service(ctx: Ctx, tk: Tickets, pu: Purchases, order_num: np.ndarray, n
     done = np.where(is2, tk.v2_done[f_ticket], tk.v1_done[f_ticket])
     labour = np.where(is2, tk.v2_labour[f_ticket], tk.v1_labour[f_ticket])
     ftf = np.where(is2, False, tk.v1_ftf[f_ticket])
-    cancelled = ~is2 & np.isfinite(sched) & (rng.random(nv) < 0.0)
     fnum = np.arange(1, nv + 1)
     has_sched = np.flatnonzero(np.isfinite(sched))
     fv = np.concatenate([np.arange(nv), has_sched, has_sched])
@@ -294,7 +292,6 @@ def build_service(ctx: Ctx, tk: Tickets, pu: Purchases, order_num: np.ndarray, n
         "is_first_time_fix": bool_or_null(ftf[fv], stage < 2), "labour_minutes": np.where(stage == 2, labour[fv], np.nan),
         "updated_at": fvt,
     }, fnum[fv], fvt)
-    del cancelled
 
     # --- satisfaction ratings ---
     rated = np.flatnonzero(tk.rated)
