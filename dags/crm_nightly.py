@@ -13,6 +13,7 @@ from airflow.sdk import Asset, dag, get_current_context, task, task_group
 from crmwh.pipeline import steps
 from crmwh.pipeline.notify import on_task_failure
 
+RETRIES = int(os.environ.get("CRMWH_TASK_RETRIES", "2"))
 PUBLISHED_WAREHOUSE = Asset(name="crm_warehouse", uri="file:///crmwh/warehouse/crm.duckdb")
 
 
@@ -29,7 +30,7 @@ def _night_and_run() -> tuple[date, str]:
     max_active_runs=1,
     tags=["crmwh"],
     default_args={
-        "retries": int(os.environ.get("CRMWH_TASK_RETRIES", "2")),
+        "retries": RETRIES,
         "retry_delay": timedelta(seconds=float(os.environ.get("CRMWH_RETRY_DELAY_SECONDS", "60"))),
         "retry_exponential_backoff": True,
         "on_failure_callback": on_task_failure,
@@ -69,7 +70,7 @@ def crm_nightly() -> None:
         night, run_id = _night_and_run()
         return steps.load_other_systems(night=night, run_id=run_id)
 
-    @task(retries=1)
+    @task(retries=min(RETRIES, 1))
     def dbt_build() -> dict:
         night, run_id = _night_and_run()
         return steps.build_models(night=night, run_id=run_id)

@@ -223,6 +223,8 @@ def _load_csv(ctx: _Context) -> _Outcome:
     )
     path = str(ctx.landed.path)
     field_refs = ", ".join(quote_ident(name) for name in fields)
+    # DuckDB appends to the rejects tables across scans of a connection: start each file empty.
+    ctx.con.execute("drop table if exists crmwh_csv_rejects; drop table if exists crmwh_csv_scans")
     missing = _missing_required(ctx.contract, fields)
     if missing:
         # Keep every record, as delivered, in quarantine: the file breaks the contract.

@@ -102,6 +102,14 @@ def test_malformed_csv_lines_are_quarantined_with_line_and_reason(con, landing):
     assert len(found) == result.rows_quarantined == 3
 
 
+def test_rejects_of_one_file_never_count_for_the_next(con, landing):
+    for night, body in ((NIGHT, "O2,C2\n"), (date(2026, 11, 2), "O3,C3,,E1,web,open,EUR,2026-10-01,2026-10-01T10:00:00Z\n")):
+        path = drop(landing, "erp", "orders.csv", ORDERS_HEADER + body, night)
+        load_file(con, landed(landing, path, night), landing)
+    assert ledger(con) == [("erp/2026-11-01/orders.csv", "loaded", 1, 0, 1),
+                           ("erp/2026-11-02/orders.csv", "loaded", 1, 1, 0)]
+
+
 def test_quoted_newlines_bom_and_crlf_are_read_correctly(con, landing):
     content = ("\ufeff" + ORDERS_HEADER.replace("\n", "\r\n")
                + 'O1,C1,,E1,"web\r\nshop",open,EUR,2026-10-01,2026-10-01T10:00:00Z\r\n'

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from crmwh.config import Settings
+from crmwh.errors import CrmwhError
 from ingestion.warehouse import quote_ident
 
 PUBLISHED_STORAGE_VERSION = "v1.5.0"
@@ -25,14 +26,50 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Delete temporary copies (and their ``.wal``) left by publishers that died mid-copy.
+
+    A killed publisher cannot clean up after itself; its temporary carries its pid, so
+    the next publish removes those of dead processes (and its own) and leaves a
+    concurrent live publisher's file alone.
+    """
+    removed = []
+    for path in target.parent.glob(f".{target.name}.*.tmp*"):
+        stem = path.name.removesuffix(".wal")
+        pid_text = stem.removesuffix(".tmp").rsplit(".", 1)[-1]
+        if not stem.endswith(".tmp") or not pid_text.isdigit() or not path.is_file():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or not _pid_alive(pid):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _unlink_database(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
 def publish(settings: Settings, tag: str = "night") -> Path:
     """Copy the build database to the published path atomically; returns the published path."""
     source = settings.build_db_path
     target = settings.warehouse_path
+    if not source.is_file():
+        raise CrmwhError(f"nothing to publish: build warehouse {source} does not exist; run the night's load first")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{tag}.{os.getpid()}.tmp")
-    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    remove_stale_temporaries(target)
     catalog = source.stem  # views inside refer to this catalog name
     con = duckdb.connect()
     try:
@@ -46,7 +83,7 @@ def publish(settings: Settings, tag: str = "night") -> Path:
         con.execute(f"detach {quote_ident(catalog)}")
     except BaseException:
         con.close()
-        temporary.unlink(missing_ok=True)
+        _unlink_database(temporary)
         raise
     con.close()
     with open(temporary, "rb") as handle:

@@ -221,8 +221,8 @@ def publish_warehouse(*, night: date, run_id: str, settings: Settings | None = N
     settings = settings or load_settings()
     with warehouse(settings) as con:
         failed = audit.failed_steps(con, night, run_id)
-    if failed:
-        raise CrmwhError(f"not publishing night {night}: step {failed[0][0]} failed ({failed[0][1]})")
+        if failed:
+            raise CrmwhError(f"not publishing night {night}: step {failed[0][0]} failed ({failed[0][1]})")
         # The published copy carries its own verdict; finish_night rewrites it if the copy fails.
         audit.finish_night(con, night, run_id, status="success", published=True, reason=None)
     path = publish(settings, tag=night.isoformat())

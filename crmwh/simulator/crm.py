@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from crmwh.simulator.common import bool_or_null, group_rank, ids, join, make_table, pick
+from crmwh.simulator.common import bool_or_null, ids, join, make_table, pick
 from crmwh.simulator.names import INDUSTRIES, POOLS, STREETS, TITLES, company_name_variant, email_variant, person_name_variant, phone_variant
 from crmwh.simulator.population import CATEGORIES, LEAD_SOURCES, Ctx, rep_at
 

@@ -24,7 +24,7 @@ from crmwh.errors import CrmwhError
 from crmwh.simulator.common import SCALES, Clock, rng_for
 from crmwh.simulator.world import build_world
 from crmwh.simulator import writers
-from ingestion.contracts import all_systems, known_systems
+from ingestion.contracts import all_systems
 
 DEFAULT_START = date(2026, 11, 1)
 DEFAULT_PAGE_SIZE = 5000
@@ -98,6 +98,8 @@ def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, 
                 rng = rng_for(seed, "late", system, entity)
                 cand = (day >= clock.start_day) & (day < clock.last_day)
                 late = cand & (rng.random(day.size) < dirty_share / 6)
+                if cand.any() and not late.any():
+                    late[rng.choice(np.flatnonzero(cand))] = True  # every entity shows the defect at least once
                 deliver = np.where(late, np.minimum(day + rng.integers(1, 4, day.size), clock.last_day), day)
             prepared[(system, entity)] = (table, day, deliver)
     for night in range(1, nights + 1):
@@ -357,4 +359,4 @@ def _identities(world, prepared, ctx) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-__all__ = ["GenerateResult", "generate", "DIRT_KINDS", "DEFAULT_START", "known_systems"]
+__all__ = ["GenerateResult", "generate", "DIRT_KINDS", "DEFAULT_START"]

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from crmwh.simulator.common import bool_or_null, categorical, ids, make_table
-from crmwh.simulator.names import email_variant, full_name, person_name_variant, phone_variant, company_name_variant
+from crmwh.simulator.names import company_name_variant, email_variant, person_name_variant, phone_variant
 from crmwh.simulator.population import LEAD_SOURCES, Ctx
 
 CAMPAIGN_TYPES = {"email": 0.28, "trade_show": 0.12, "brochure": 0.12, "seminar": 0.1, "webinar": 0.1,

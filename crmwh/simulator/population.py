@@ -208,7 +208,11 @@ def build_parties(seed: int, n: int, clock: Clock, staff: Staff) -> tuple[Partie
     country, _ = categorical(rng, n, {c: w for c, w in zip(POOLS.countries, [0.6, 0.1, 0.1, 0.1, 0.1])})
     city = POOLS.city_offset[country] + (rng.random(n) * POOLS.city_count[country]).astype(np.int64)
     source, source_labels = categorical(rng, n, LEAD_SOURCES)
-    lead_day = np.sort(rng.uniform(-30, clock.span, n))  # parties numbered in order of arrival
+    # most parties arrive during the history, some during the simulated nights; parties are numbered
+    # in order of arrival (drawn over a fixed span, so the draws do not depend on the number of nights)
+    arrives_later = rng.random(n) < 0.12
+    lead_day = np.sort(np.where(arrives_later, rng.uniform(clock.history_days, clock.span, n),
+                                rng.uniform(-30, clock.history_days, n)))
     src_share = np.array([CUSTOMER_SHARE[s] for s in source_labels])
     is_customer = rng.random(n) < src_share[source]
     has_account = is_customer | (rng.random(n) < 0.45)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from crmwh.simulator.common import categorical, group_rank, ids, make_table, money, segment_cumsum
+from crmwh.simulator.common import group_rank, ids, make_table, money, segment_cumsum
 from crmwh.simulator.common import join, pick
 from crmwh.simulator.names import FIRST_NAMES, LAST_NAMES, POOLS, STREETS, company_name_variant, email_variant, full_name, person_name_variant, phone_variant
-from crmwh.simulator.population import CATEGORIES, SERVICE_LEVEL_OF_PRODUCT, Ctx, rep_at
+from crmwh.simulator.population import CATEGORIES, Ctx, rep_at
 
 STAGES = ["prospecting", "qualification", "proposal", "negotiation"]
 

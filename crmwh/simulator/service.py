@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from crmwh.simulator.common import bool_or_null, categorical, group_rank, ids, join, make_table, money
-from crmwh.simulator.names import POOLS, company_name_variant, email_variant, full_name, person_name_variant, phone_variant
+from crmwh.simulator.names import company_name_variant, email_variant, full_name, person_name_variant, phone_variant
 from crmwh.simulator.population import CATEGORIES, SERVICE_LEVEL_OF_PRODUCT, Ctx
 from crmwh.simulator.sales import Purchases
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -70,16 +72,19 @@ def csv_bytes(table: pa.Table) -> bytes:
 
 
 def jsonl_bytes(table: pa.Table) -> bytes:
-    con = duckdb.connect()
-    try:
-        con.execute("set threads = 1")
-        con.register("page", table)
-        rows = con.execute("select to_json(page)::varchar from page").fetchall() if table.num_rows else []
-    finally:
-        con.close()
-    if not rows:
+    """JSON lines written by DuckDB (one thread, so the bytes are reproducible)."""
+    if table.num_rows == 0:
         return b""
-    return ("\n".join(r[0] for r in rows) + "\n").encode("utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "page.jsonl"
+        con = duckdb.connect()
+        try:
+            con.execute("set threads = 1")
+            con.register("page", table)
+            con.execute(f"copy (select * from page) to '{path}' (format json)")
+        finally:
+            con.close()
+        return path.read_bytes()
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -1,0 +1,182 @@
+"""Quality gates: run the stage's expectation suites on the build warehouse, record, decide.
+
+``run_gates(stage=..., night=..., run_id=...)`` is called twice a night: ``staging``
+after dbt built the staging views, ``marts`` before publishing. It
+
+1. opens the build database read-only (nothing else writes at that moment) and, per
+   suite of ``expectations/<stage>/``, reads the rows the suite is about into a pandas
+   DataFrame (the night's rows by ``_night`` for staging; ``as_of_date`` = the night for
+   marts; key columns of the whole table for uniqueness) and validates it with GX;
+2. adds crmwh's own checks (volume change against the previous night, from
+   ``audit.load_ledger``);
+3. builds GX data docs into ``<work_dir>/gx_docs/<night>/<stage>/index.html``;
+4. reopens the database read-write only to write one row per result to
+   ``audit.gate_results``, and closes it;
+5. raises ``CrmwhError("gate <suite> failed: ...")`` if any ``blocking`` suite failed;
+   ``warning`` suites are only recorded.
+
+A suite whose table does not exist yet (e.g. a mart another part of the pipeline has not
+built) or that has no rows for the night is skipped with a recorded note, not failed.
+
+Why DataFrames, not GX's SQL data source: GX 1.24.1 on ``duckdb:///…`` (duckdb-engine
+0.17) fails every expectation with ``MetricResolutionError: list index out of range``.
+Root cause, reproduced here: ``SqlAlchemyExecutionEngine.execute_query`` runs the metric
+query inside ``with self.get_connection() as connection:`` and returns the un-fetched
+``CursorResult``; ``resolve_metric_bundle`` calls ``.fetchall()`` only after the
+connection went back to the pool. psycopg and most drivers buffer rows at execute time,
+but the DuckDB DBAPI cursor does not: once SQLAlchemy releases the connection the pending
+result is gone and ``fetchall()`` returns ``[]`` (plain SQLAlchemy shows the same: a
+``select count(*)`` fetched after leaving ``engine.connect()`` gives ``[]``; inside, one
+row; ``pool_reset_on_return=None`` does not help), so ``res[0]`` raises ``IndexError``.
+Known upstream as great_expectations issue #11579 ("resolve_metric_bundle raises
+IndexError with duckdb-engine (empty results)"); the proposed fix (PR #11635) only turns
+it into a clearer error. Working around it would mean patching GX internals, so we read
+the rows with DuckDB ourselves and hand GX a DataFrame (``add_pandas`` →
+``add_dataframe_asset`` → ``batch_parameters={"dataframe": df}``), which also keeps the
+read cheap: one night's rows, not whole history tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from crmwh.config import Settings, load_settings
+from crmwh.errors import CrmwhError
+from crmwh.quality.checks import volume_check
+from crmwh.quality.gx_runner import GxSession
+from crmwh.quality.results import GateResult, write_results
+from crmwh.quality.suites import SuiteFile, load_suites
+from ingestion.warehouse import connect, qualified, quote_ident
+
+SKIPPED = "crmwh_suite_skipped"
+SETUP = "crmwh_suite_setup"
+ROW_FILTERS = {"night": "_night", "as_of_date": "as_of_date"}
+
+
+def docs_dir(settings: Settings, night: date, stage: str) -> Path:
+    return settings.work_dir / "gx_docs" / night.isoformat() / stage
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """Column names of ``schema.table`` (table or view), or None when it does not exist."""
+    schema, name = table.split(".", 1)
+    rows = con.execute(
+        """select column_name from information_schema.columns
+           where table_schema = ? and table_name = ? order by ordinal_position""",
+        [schema, name],
+    ).fetchall()
+    return [row[0] for row in rows] or None
+
+
+def freshness_parameters(night: date, days: int | None) -> dict[str, Any]:
+    """``$PARAMETER`` values for freshness: newest change within ``days`` before the night, not after the next day."""
+    start = datetime.combine(night, time())
+    return {
+        "freshness_min": pd.Timestamp(start - timedelta(days=days or 0)),
+        "freshness_max": pd.Timestamp(start + timedelta(days=2)),
+    }
+
+
+def _named_columns(expectations: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for expectation in expectations:
+        kwargs = expectation.get("kwargs") or {}
+        for column in kwargs.get("column_list") or ([kwargs["column"]] if "column" in kwargs else []):
+            if column not in names:
+                names.append(column)
+    return names
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFile, night: date) -> list[GateResult]:
+    """Every result of one suite: GX expectations, crmwh checks, or one note why it was skipped."""
+    columns = table_columns(con, suite.table)
+    if columns is None:
+        return [GateResult(suite.name, SKIPPED, suite.severity, True, None, f"{suite.table} does not exist yet")]
+    results: list[GateResult] = []
+    row_level, table_level = suite.split()
+    parameters = freshness_parameters(night, suite.freshness_days)
+    if row_level:
+        filter_column = ROW_FILTERS.get(suite.rows)
+        if filter_column and filter_column not in columns:
+            return [GateResult(suite.name, SETUP, suite.severity, False, None,
+                               f"{suite.table} has no column {filter_column} to select the night's rows")]
+        query = f"select * from {qualified(suite.table)}"
+        frame = (con.execute(f"{query} where {quote_ident(filter_column)} = ?", [night]).df() if filter_column
+                 else con.execute(query).df())
+        if frame.empty:
+            results.append(GateResult(suite.name, SKIPPED, suite.severity, True, None,
+                                      f"{suite.table}: no rows for {night} ({suite.rows})"))
+        else:
+            results += session.validate(suite.name, suite.severity, suite.spec, row_level, frame, parameters)
+    if table_level:
+        needed = _named_columns(table_level)
+        missing = [name for name in needed if name not in columns]
+        if missing:
+            results.append(GateResult(suite.name, SETUP, suite.severity, False, None,
+                                      f"{suite.table} lacks column(s) {', '.join(missing)}"))
+        else:
+            frame = con.execute(
+                f"select {', '.join(quote_ident(name) for name in needed)} from {qualified(suite.table)}"
+            ).df()
+            if not frame.empty:
+                results += session.validate(f"{suite.name}.whole_table", suite.severity, suite.spec,
+                                            table_level, frame, parameters)
+    if suite.volume:
+        results.append(volume_check(con, suite.name, suite.severity, suite.volume, night))
+    return results
+
+
+def summarise(stage: str, results: list[GateResult], suites: int, docs_index: Path) -> str:
+    blocking = sum(1 for r in results if r.severity == "blocking" and not r.success)
+    warnings = sum(1 for r in results if r.severity == "warning" and not r.success)
+    skipped = sum(1 for r in results if r.expectation == SKIPPED)
+    checked = len(results) - skipped
+    return (f"{stage} gates: {suites} suites, {checked} checks, {blocking} blocking failures, "
+            f"{warnings} warnings, {skipped} skipped; docs {docs_index}")
+
+
+def run_gates(*, stage: str, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Run the stage's suites for the night; raise CrmwhError when a blocking suite failed.
+
+    Returns ``{"stage", "suites", "checks", "blocking_failures", "warnings", "docs", "detail"}``.
+    """
+    settings = settings or load_settings()
+    suites = load_suites(stage)
+    database = settings.build_db_path
+    if not database.is_file():
+        raise CrmwhError(f"gates {stage}: build warehouse {database} does not exist; run the night's load first")
+    session = GxSession(docs_dir(settings, night, stage))
+    results: list[GateResult] = []
+    con = connect(database, read_only=True)
+    try:
+        for suite in suites:
+            results += run_suite(con, session, suite, night)
+    finally:
+        con.close()
+    docs_index = session.build_docs()
+    con = connect(database)
+    try:
+        write_results(con, night, run_id, stage, results)
+    finally:
+        con.close()
+    failures = [r for r in results if r.severity == "blocking" and not r.success]
+    detail = summarise(stage, results, len(suites), docs_index)
+    if failures:
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more blocking failures)" if len(failures) > 1 else ""
+        raise CrmwhError(f"gate {first.suite} failed: {first.describe()}{more}; see audit.gate_results "
+                         f"and {docs_index}")
+    return {
+        "stage": stage,
+        "suites": len(suites),
+        "checks": sum(1 for r in results if r.expectation != SKIPPED),
+        "blocking_failures": 0,
+        "warnings": sum(1 for r in results if r.severity == "warning" and not r.success),
+        "docs": str(docs_index),
+        "detail": detail,
+    }

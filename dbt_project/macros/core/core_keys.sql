@@ -1,0 +1,119 @@
+{#-
+    Keys and helpers of the `core` layer (conformed dimensions and facts).
+
+    Every dimension key is `crmwh_surrogate_key([natural id])`, so a fact computes
+    its foreign key from the natural id alone, without a lookup that could change
+    when the dimension is rebuilt later (late-arriving dimension rows then still
+    match). A null natural id hashes to the "unknown" member's key, which every
+    dimension carries; ids a fact references but the master never delivered are
+    "inferred" members of the dimension (Kimball), so facts never lose rows.
+-#}
+
+{#- A dimension key from natural-id expressions, typed as text on every adapter. -#}
+{% macro core_key(fields) -%}
+    cast({{ crmwh_surrogate_key(fields) }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- The key of the "unknown" member (a null natural id). -#}
+{% macro core_unknown_key() -%}
+    {{ core_key(['null']) }}
+{%- endmacro %}
+
+{#- A conformed code (department, channel): trimmed, lower case, null when blank. -#}
+{% macro core_code(expr) -%}
+    nullif(lower(trim({{ expr }})), '')
+{%- endmacro %}
+
+{#- Integer yyyymmdd key of dim_date from a date or timestamp expression; -1 (unknown) when null. -#}
+{% macro core_date_key(expr) -%}
+    coalesce(cast(
+        extract(year from {{ expr }}) * 10000 + extract(month from {{ expr }}) * 100 + extract(day from {{ expr }})
+        as integer), -1)
+{%- endmacro %}
+
+{#- Minutes between two timestamps (fractional), null when either is null. -#}
+{% macro core_minutes_between(start_expr, end_expr) -%}
+    cast({{ dbt.datediff(start_expr, end_expr, 'second') }} as double precision) / 60.0
+{%- endmacro %}
+
+{#-
+    The final select of a contracted core model: every column of its YAML, in YAML
+    order, cast to its declared type, so the same SQL satisfies the enforced
+    contract on DuckDB and PostgreSQL (md5() is text there, numbers widen, ...).
+-#}
+{% macro core_contract_select(relation_alias) -%}
+    {%- set columns = model.columns.values() | list -%}
+    {%- if columns | length == 0 -%}
+        {%- if execute -%}{{ exceptions.raise_compiler_error("core_contract_select: " ~ model.name ~ " has no columns in YAML") }}{%- endif -%}
+        *
+    {%- else -%}
+        {%- for column in columns %}
+        cast({{ relation_alias }}.{{ adapter.quote(column.name) }} as {{ column.data_type }}) as {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Distinct non-null natural ids referenced by `refs` (a list of [model, column]),
+    for inferred dimension members. `code=true` conforms them with core_code.
+-#}
+{% macro core_referenced_ids(refs, code=false) -%}
+    {%- for pair in refs %}
+    select distinct {{ core_code(pair[1]) if code else pair[1] }} as natural_id from {{ ref(pair[0]) }}
+    where {{ pair[1] }} is not null
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#-
+    Incremental facts. Each fact row carries `source_night`: the latest `_night` of
+    the staged rows behind it. A night recomputes every fact row whose natural id
+    has a staged row at or after the fact's highest `source_night` (">=": a re-run
+    of the same night recomputes the same rows to the same values, so it changes
+    nothing), then replaces them (delete+insert on the unique key). Late-arriving
+    and corrected records carry the night they were loaded, so they are picked up
+    whatever their business date.
+-#}
+{% macro core_watermark() -%}
+    (select coalesce(max(source_night), cast('1900-01-01' as date)) from {{ this }})
+{%- endmacro %}
+
+{#- Natural ids (as `changed_id`) with a staged row loaded at or after the watermark; `sources` is a list of [model, id column]. -#}
+{% macro core_changed_ids(sources) -%}
+    {%- for pair in sources %}
+    select {{ pair[1] }} as changed_id from {{ ref(pair[0]) }}
+    where _night >= {{ core_watermark() }} and {{ pair[1] }} is not null
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#-
+    Customer key of a fact row: from the identity bridge by the (system, entity, id)
+    of the customer record the row names; the unknown member when there is none.
+-#}
+{% macro core_customer_join(fact_alias, bridge_alias='customer_bridge') -%}
+    left join {{ ref('bridge_customer_source_id') }} as {{ bridge_alias }}
+        on {{ bridge_alias }}.source_system = {{ fact_alias }}.customer_source_system
+        and {{ bridge_alias }}.source_entity = {{ fact_alias }}.customer_source_entity
+        and {{ bridge_alias }}.source_id = {{ fact_alias }}.customer_source_id
+{%- endmacro %}
+
+{% macro core_customer_key(bridge_alias='customer_bridge') -%}
+    coalesce({{ bridge_alias }}.customer_key, {{ core_unknown_key() }})
+{%- endmacro %}
+
+{#-
+    Ids (as `changed_id`) of fact rows whose stored customer key is no longer what
+    the identity bridge says (a source record resolved late, or two customers merged):
+    recomputing them keeps an incremental fact equal to a full refresh.
+-#}
+{% macro core_rekeyed_ids(id_column) -%}
+    select f.{{ id_column }} as changed_id
+    from {{ this }} as f
+    {{ core_customer_join('f', 'rekey_bridge') }}
+    where {{ core_customer_key('rekey_bridge') }} <> f.customer_key
+{%- endmacro %}
