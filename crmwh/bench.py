@@ -69,7 +69,32 @@ def ingest(landing_dir: Path, db_path: Path) -> Timing:
     return Timing(time.perf_counter() - started, rows)
 
 
-def run_bench(scale: str, nights: int, workdir: Path | None = None, keep: bool = False) -> dict[str, float]:
+CUSTOMERS_BY_SCALE = {"xs": 1_000, "s": 10_000, "m": 100_000, "l": 1_000_000}
+PARTS = ("ingest", "value")
+
+
+def bench_value_models(scale: str) -> dict[str, float]:
+    """Customer-value model fit and scoring (BG/NBD + Gamma-Gamma) for the scale's number of customers."""
+    from crmwh.value.bench import run as run_value_bench
+
+    progress(f"bench {scale}: customer-value models for {CUSTOMERS_BY_SCALE[scale]:,} customers")
+    result = run_value_bench(CUSTOMERS_BY_SCALE[scale], verbose=False)
+    print(f"\ncustomer-value models, scale {scale}")
+    print("  " + result.report().replace("\n", "\n  "))
+    return {f"value_{key}": seconds for key, seconds in result.seconds.items()}
+
+
+def run_bench(scale: str, nights: int, workdir: Path | None = None, keep: bool = False,
+              parts: tuple[str, ...] = PARTS) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    if "ingest" in parts:
+        figures.update(bench_ingest(scale, nights, workdir, keep))
+    if "value" in parts:
+        figures.update(bench_value_models(scale))
+    return figures
+
+
+def bench_ingest(scale: str, nights: int, workdir: Path | None = None, keep: bool = False) -> dict[str, float]:
     from crmwh.simulator import generate
 
     root = workdir or Path(tempfile.mkdtemp(prefix=f"crmwh-bench-{scale}-"))

@@ -112,8 +112,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from crmwh.bench import run_bench
 
+    from crmwh.bench import PARTS
+
+    parts = tuple(part.strip() for part in args.parts.split(",") if part.strip())
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise CrmwhError(f"--parts: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     run_bench(scale=args.scale, nights=args.nights, workdir=Path(args.workdir) if args.workdir else None,
-              keep=args.keep)
+              keep=args.keep, parts=parts)
     return 0
 
 
@@ -161,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--nights", type=_positive, default=3)
     bench.add_argument("--workdir", help="folder for the benchmark's files (default: a temporary folder)")
     bench.add_argument("--keep", action="store_true", help="keep the benchmark's files")
+    bench.add_argument("--parts", default="ingest,value",
+                       help="comma-separated: ingest (generate + ingest vs a DuckDB floor), "
+                            "value (customer-value model fit and scoring)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import duckdb
 
 from crmwh.errors import CrmwhError
 from ingestion.landing import night_files, systems_in
-from ingestion.loader import LoadResult, load_file
+from ingestion.loader import LoadResult, load_files
 from ingestion.warehouse import ensure_contract_raw_tables
 
 Progress = Callable[[str], None]
@@ -85,14 +86,14 @@ def load_system_night(
     if not files:
         load.note = f"folder {folder} is empty: skipped"
         add_note(con, night, load.note, system)
-    for landed in files:
-        result = load_file(con, landed, landing_dir)
-        load.results.append(result)
-        if progress:
-            progress(
-                f"  {result.location}: {result.status}, {result.rows_loaded} loaded, "
-                f"{result.rows_quarantined} quarantined"
-            )
+    for _, batch in groupby(files, key=lambda landed: landed.entity):
+        for result in load_files(con, list(batch), landing_dir):
+            load.results.append(result)
+            if progress:
+                progress(
+                    f"  {result.location}: {result.status}, {result.rows_loaded} loaded, "
+                    f"{result.rows_quarantined} quarantined"
+                )
     return load
 
 

@@ -5,6 +5,7 @@ types the staging models declare (``dbt_project/models/staging/*/_*__models.yml`
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,21 @@ def make_settings(tmp_path: Path) -> Settings:
     return settings
 
 
-def build_warehouse(settings: Settings) -> None:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module; tests start from a copy (building it takes about a second)."""
+    path = tmp_path_factory.mktemp("template") / "crm.duckdb"
+    create_tables(path)
+    return path
+
+
+def build_warehouse(settings: Settings, template: Path) -> None:
+    shutil.copyfile(template, settings.build_db_path)
+
+
+def create_tables(path: Path) -> None:
     """Contract raw tables plus one empty staging table per staging model, typed as dbt declares."""
-    con = connect(settings.build_db_path)
+    con = connect(path)
     try:
         ensure_contract_raw_tables(con)
         for model in staging_models():
@@ -93,9 +106,9 @@ def gate_rows(settings: Settings, where: str = "true") -> list[tuple]:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Settings:
+def warehouse(tmp_path: Path, template: Path) -> Settings:
     settings = make_settings(tmp_path)
-    build_warehouse(settings)
+    build_warehouse(settings, template)
     insert(settings, "staging.stg_erp__orders", [order("SO1"), order("SO2")])
     insert(settings, "staging.stg_helpdesk__tickets", [ticket("T1"), ticket("T2", priority="urgent")])
     return settings
@@ -177,6 +190,7 @@ def test_warnings_record_but_do_not_stop_the_night(warehouse: Settings) -> None:
         "payment_id": "P1", "customer_id": "C1", "amount": 5e9, "currency": "EUR", "method": "card",
         "paid_at": datetime(2026, 11, 3), "updated_at": datetime(2026, 11, 3), "_source_system": "erp", "_night": NIGHT,
     }])
+    ledger(warehouse, "raw.erp__payments", NIGHT - timedelta(days=2), 50_000)  # the initial, full export
     ledger(warehouse, "raw.erp__payments", NIGHT - timedelta(days=1), 1000)
     ledger(warehouse, "raw.erp__payments", NIGHT, 10)
     ledger(warehouse, "raw.helpdesk__tickets", NIGHT - timedelta(days=1), 50)  # below min_previous_rows
@@ -197,13 +211,24 @@ def test_warnings_record_but_do_not_stop_the_night(warehouse: Settings) -> None:
     assert fresh[0][3] is True and "2026-11-03 09:00:00" in fresh[0][5]
 
 
-def test_stale_night_fails_freshness(tmp_path: Path) -> None:
+def test_stale_night_fails_freshness_except_on_the_initial_load(tmp_path: Path, template: Path) -> None:
     settings = make_settings(tmp_path)
-    build_warehouse(settings)
+    build_warehouse(settings, template)
     insert(settings, "staging.stg_helpdesk__tickets", [ticket("T1", updated_at=datetime(2026, 10, 1))])
+    insert(settings, "staging.stg_erp__orders", [order("SO1", updated_at=datetime(2026, 10, 1))])
+    insert(settings, "staging.stg_crm__contacts", [{
+        "contact_id": "K1", "created_at": datetime(2026, 11, 2), "updated_at": datetime(2026, 11, 9),
+        "_source_system": "crm", "_night": NIGHT}])
+    ledger(settings, "raw.helpdesk__tickets", NIGHT - timedelta(days=1), 5)
+    ledger(settings, "raw.helpdesk__tickets", NIGHT, 1)
+    ledger(settings, "raw.erp__orders", NIGHT, 1)  # first night of orders: history is fine
+    ledger(settings, "raw.crm__contacts", NIGHT, 1)  # but never a change from the future
     run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=settings)
     rows = gate_rows(settings, "expectation = 'expect_column_max_to_be_between(updated_at)' and not success")
-    assert [(row[0], row[2]) for row in rows] == [("stg_helpdesk__tickets.warning", "warning")]
+    assert [(row[0], row[2]) for row in rows] == [("stg_crm__contacts.warning", "warning"),
+                                                  ("stg_helpdesk__tickets.warning", "warning")]
+    volume = gate_rows(settings, "suite = 'stg_helpdesk__tickets.warning' and expectation like 'crmwh_volume%'")
+    assert volume[0][3] is True and "(the initial load, not compared)" in volume[0][5]
 
 
 def test_rerun_replaces_the_runs_results(warehouse: Settings) -> None:

@@ -32,13 +32,20 @@ def previous_night(con: duckdb.DuckDBPyConnection, raw_table: str, night: date) 
     return (row[0], int(row[1])) if row else None
 
 
+def is_initial_load(con: duckdb.DuckDBPyConnection, raw_table: str, night: date) -> bool:
+    """True when no earlier night loaded into ``raw_table``: tonight's delivery is the first, full export."""
+    return con.execute(
+        "select count(*) from audit.load_ledger where raw_table = ? and night < ?", [raw_table, night]
+    ).fetchone()[0] == 0
+
+
 def volume_check(
-    con: duckdb.DuckDBPyConnection, suite: str, severity: str, settings: dict[str, Any], night: date
+    con: duckdb.DuckDBPyConnection, suite: str, severity: str, raw_table: str, settings: dict[str, Any], night: date
 ) -> GateResult:
     """Fail when tonight's loaded rows fell by more than ``max_drop`` or rose by more than
     ``max_rise`` (fractions of the previous night's), unless the previous night had fewer than
-    ``min_previous_rows`` (small numbers swing too much to mean anything)."""
-    raw_table = settings["raw_table"]
+    ``min_previous_rows`` (small numbers swing too much to mean anything) or was the initial
+    load (a full export with history is no yardstick for nightly changes)."""
     max_drop = float(settings.get("max_drop", 0.9))
     max_rise = float(settings.get("max_rise", 5.0))
     min_previous = int(settings.get("min_previous_rows", 100))
@@ -48,6 +55,10 @@ def volume_check(
         return GateResult(suite, VOLUME_CHECK, severity, True, None,
                           f"{raw_table}: {current} rows tonight, no earlier night to compare")
     previous_date, previous_count = previous
+    if is_initial_load(con, raw_table, previous_date):
+        return GateResult(suite, VOLUME_CHECK, severity, True, None,
+                          f"{raw_table}: {current} rows vs {previous_count} on {previous_date} "
+                          "(the initial load, not compared)")
     if previous_count < min_previous:
         return GateResult(suite, VOLUME_CHECK, severity, True, None,
                           f"{raw_table}: {current} rows vs {previous_count} on {previous_date} "

@@ -47,7 +47,7 @@ import pandas as pd
 
 from crmwh.config import Settings, load_settings
 from crmwh.errors import CrmwhError
-from crmwh.quality.checks import volume_check
+from crmwh.quality.checks import is_initial_load, volume_check
 from crmwh.quality.gx_runner import GxSession
 from crmwh.quality.results import GateResult, write_results
 from crmwh.quality.suites import SuiteFile, load_suites
@@ -56,6 +56,7 @@ from ingestion.warehouse import connect, qualified, quote_ident
 SKIPPED = "crmwh_suite_skipped"
 SETUP = "crmwh_suite_setup"
 ROW_FILTERS = {"night": "_night", "as_of_date": "as_of_date"}
+EARLIEST = datetime(1900, 1, 1)
 
 
 def docs_dir(settings: Settings, night: date, stage: str) -> Path:
@@ -73,11 +74,15 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | Non
     return [row[0] for row in rows] or None
 
 
-def freshness_parameters(night: date, days: int | None) -> dict[str, Any]:
-    """``$PARAMETER`` values for freshness: newest change within ``days`` before the night, not after the next day."""
+def freshness_parameters(night: date, days: int | None, initial_load: bool = False) -> dict[str, Any]:
+    """``$PARAMETER`` values for freshness: newest change within ``days`` before the night, not after the next day.
+
+    A table's initial load is a full export with history (reference data such as territories
+    may not have changed for years), so only the upper bound (no future timestamps) applies.
+    """
     start = datetime.combine(night, time())
     return {
-        "freshness_min": pd.Timestamp(start - timedelta(days=days or 0)),
+        "freshness_min": pd.Timestamp(EARLIEST if initial_load else start - timedelta(days=days or 0)),
         "freshness_max": pd.Timestamp(start + timedelta(days=2)),
     }
 
@@ -93,41 +98,42 @@ def _named_columns(expectations: list[dict[str, Any]]) -> list[str]:
 
 
 def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFile, night: date) -> list[GateResult]:
-    """Every result of one suite: GX expectations, crmwh checks, or one note why it was skipped."""
+    """Every result of one suite: GX expectations, crmwh checks, or one note why it was skipped.
+
+    Nothing selected for the night (no delivery, or no mart rows as of the night) skips the
+    expectations, the whole-table ones included: the table did not change tonight.
+    """
     columns = table_columns(con, suite.table)
     if columns is None:
         return [GateResult(suite.name, SKIPPED, suite.severity, True, None, f"{suite.table} does not exist yet")]
+    filter_column = ROW_FILTERS.get(suite.rows)
+    if filter_column and filter_column not in columns:
+        return [GateResult(suite.name, SETUP, suite.severity, False, None,
+                           f"{suite.table} has no column {filter_column} to select the night's rows")]
     results: list[GateResult] = []
+    where, arguments = (f" where {quote_ident(filter_column)} = ?", [night]) if filter_column else ("", [])
+    frame = con.execute(f"select * from {qualified(suite.table)}{where}", arguments).df()
     row_level, table_level = suite.split()
-    parameters = freshness_parameters(night, suite.freshness_days)
-    if row_level:
-        filter_column = ROW_FILTERS.get(suite.rows)
-        if filter_column and filter_column not in columns:
-            return [GateResult(suite.name, SETUP, suite.severity, False, None,
-                               f"{suite.table} has no column {filter_column} to select the night's rows")]
-        query = f"select * from {qualified(suite.table)}"
-        frame = (con.execute(f"{query} where {quote_ident(filter_column)} = ?", [night]).df() if filter_column
-                 else con.execute(query).df())
-        if frame.empty:
-            results.append(GateResult(suite.name, SKIPPED, suite.severity, True, None,
-                                      f"{suite.table}: no rows for {night} ({suite.rows})"))
-        else:
-            results += session.validate(suite.name, suite.severity, suite.spec, row_level, frame, parameters)
-    if table_level:
+    if frame.empty:
+        results.append(GateResult(suite.name, SKIPPED, suite.severity, True, None,
+                                  f"{suite.table}: no rows for {night} ({suite.rows})"))
+    else:
+        initial = bool(suite.raw_table) and is_initial_load(con, suite.raw_table, night)
+        parameters = freshness_parameters(night, suite.freshness_days, initial)
+        results += session.validate(suite.name, suite.severity, suite.spec, row_level, frame, parameters)
         needed = _named_columns(table_level)
         missing = [name for name in needed if name not in columns]
         if missing:
             results.append(GateResult(suite.name, SETUP, suite.severity, False, None,
                                       f"{suite.table} lacks column(s) {', '.join(missing)}"))
-        else:
-            frame = con.execute(
+        elif table_level:
+            whole = con.execute(
                 f"select {', '.join(quote_ident(name) for name in needed)} from {qualified(suite.table)}"
             ).df()
-            if not frame.empty:
-                results += session.validate(f"{suite.name}.whole_table", suite.severity, suite.spec,
-                                            table_level, frame, parameters)
-    if suite.volume:
-        results.append(volume_check(con, suite.name, suite.severity, suite.volume, night))
+            results += session.validate(f"{suite.name}.whole_table", suite.severity, suite.spec,
+                                        table_level, whole, parameters)
+    if suite.volume and suite.raw_table:
+        results.append(volume_check(con, suite.name, suite.severity, suite.raw_table, suite.volume, night))
     return results
 
 

@@ -115,10 +115,11 @@ def suites_for_model(model: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         warning.append(_expectation(
             "expect_column_max_to_be_between",
             f"freshness: the night's newest updated_at lies within {FRESHNESS_DAYS} days before the night "
-            "and not after the day following it",
+            "(not checked on a table's initial load, which carries history) and not after the next day",
             column="updated_at", min_value={"$PARAMETER": "freshness_min"}, max_value={"$PARAMETER": "freshness_max"},
         ))
-    warning_meta["volume"] = dict(VOLUME, raw_table=f"raw.{system}__{entity}")
+    warning_meta["raw_table"] = f"raw.{system}__{entity}"
+    warning_meta["volume"] = dict(VOLUME)
     return (
         {"name": f"{name}.blocking", "expectations": blocking, "meta": dict(meta_base, severity="blocking")},
         {"name": f"{name}.warning", "expectations": warning, "meta": warning_meta},

@@ -9,9 +9,10 @@ A suite file is what ``gx.ExpectationSuite(**json)`` accepts, plus crmwh's own k
 | table           | ``schema.table`` validated                                              |
 | rows            | ``night``: rows with ``_night`` = the night; ``as_of_date``: rows with  |
 |                 | ``as_of_date`` = the night; ``all``: the whole table                    |
+| raw_table       | the raw table the rows were loaded into (audit.load_ledger.raw_table)   |
 | freshness_days  | sets the ``$PARAMETER``s ``freshness_min``/``freshness_max`` (see gates) |
-| volume          | ``{"raw_table", "max_drop", "max_rise", "min_previous_rows"}``: compare |
-|                 | the night's loaded rows with the previous night's (audit.load_ledger)   |
+| volume          | ``{"max_drop", "max_rise", "min_previous_rows"}``: compare the night's  |
+|                 | loaded rows of ``raw_table`` with the previous night's                  |
 
 An expectation whose own ``meta`` has ``"scope": "table"`` (key uniqueness) is run on
 the whole table, reading only the columns it names, instead of on the night's rows.
@@ -42,6 +43,7 @@ class SuiteFile:
     severity: str
     table: str
     rows: str
+    raw_table: str | None = None
     freshness_days: int | None = None
     volume: dict[str, Any] | None = None
     expectations: list[dict[str, Any]] = field(default_factory=list)
@@ -68,6 +70,8 @@ def load_suite(path: Path) -> SuiteFile:
             f"expectation suite {path}: needs a name and meta.severity in {SEVERITIES}, "
             f"meta.table as schema.table and meta.rows in {ROW_SCOPES}"
         )
+    if meta.get("volume") and not meta.get("raw_table"):
+        raise CrmwhError(f"expectation suite {path}: meta.volume needs meta.raw_table")
     expectations = list(spec.get("expectations") or [])
     for expectation in expectations:
         if "type" not in expectation or "kwargs" not in expectation:
@@ -79,6 +83,7 @@ def load_suite(path: Path) -> SuiteFile:
         severity=severity,
         table=table,
         rows=rows,
+        raw_table=meta.get("raw_table"),
         freshness_days=meta.get("freshness_days"),
         volume=meta.get("volume"),
         expectations=expectations,

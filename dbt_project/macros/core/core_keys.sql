@@ -117,3 +117,51 @@
     {{ core_customer_join('f', 'rekey_bridge') }}
     where {{ core_customer_key('rekey_bridge') }} <> f.customer_key
 {%- endmacro %}
+
+{#-
+    `where <column> in (...)` restricting an incremental run to the natural ids that
+    changed (core_changed_ids over `sources`) or whose customer key must be redone
+    (core_rekeyed_ids over the fact's `rekey_column`, default `column`). Nothing on a full build.
+-#}
+{% macro core_incremental_filter(column, sources, rekey_column=none) -%}
+    {#- the refs outside the is_incremental() branch, so dbt sees the dependencies at parse time #}
+    {%- for pair in sources %}
+    -- depends_on: {{ ref(pair[0]) }}
+    {%- endfor %}
+    {%- if is_incremental() %}
+    where {{ column }} in (
+        {{ core_changed_ids(sources) }}
+        union
+        {{ core_rekeyed_ids(rekey_column or column) }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Daily history tables (core.customer_daily_status, core.ticket_daily_backlog).
+    The last day is var as_of_date (the night the pipeline builds), else the latest
+    load night in `relation`; the first day is var core_history_days before it.
+-#}
+{% macro core_history_end_date(relation) -%}
+    {%- set as_of = var('as_of_date', none) -%}
+    {%- if as_of is not none and (as_of | string | trim) != '' -%}
+        cast('{{ as_of | string | trim }}' as date)
+    {%- else -%}
+        (select max(_night) from {{ relation }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro core_history_start_date(relation) -%}
+    cast({{ dbt.dateadd('day', -(var('core_history_days') | int), core_history_end_date(relation)) }} as date)
+{%- endmacro %}
+
+{#- Pre-hook of ticket_daily_backlog: drop the rows of tickets with a version loaded since the last run (they are rebuilt whole). -#}
+{% macro core_backlog_forget_redone_tickets() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where ticket_id in (
+        select ticket_id from {{ ref('snp_helpdesk__tickets') }}
+        where _night >= {{ core_watermark() }}
+    )
+    {%- endif -%}
+{%- endmacro %}

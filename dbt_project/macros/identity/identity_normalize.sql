@@ -25,10 +25,10 @@
     ])) }}
 {%- endmacro %}
 
-{#- Legal-form tokens dropped from company names (after dots are removed: g.m.b.h. -> gmbh). -#}
+{#- Legal-form tokens dropped from company names (after dots are removed: g.m.b.h. -> gmbh, Co.KG -> cokg). -#}
 {% macro identity_legal_suffixes() -%}
     {{ return(var('identity_legal_suffixes', [
-        'gmbh', 'gesmbh', 'mbh', 'ag', 'kg', 'kgaa', 'ohg', 'ug', 'ev', 'co', 'and', 'und',
+        'gmbh', 'gesmbh', 'mbh', 'ag', 'kg', 'cokg', 'kgaa', 'ohg', 'ug', 'ev', 'co', 'and', 'und',
         'ltd', 'limited', 'plc', 'llc', 'llp', 'inc', 'corp', 'corporation', 'company',
         'sa', 'sas', 'sarl', 'sasu', 'eurl', 'snc', 'sl', 'srl', 'spa', 'bv', 'nv', 'ab', 'as', 'aps', 'oy'
     ])) }}
@@ -45,15 +45,15 @@
 {%- endmacro %}
 
 {% macro default__identity_fold(expr) -%}
-    strip_accents(replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'))
+    strip_accents(replace(replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'))
 {%- endmacro %}
 
 {#- PostgreSQL without the unaccent extension: translate() over the Latin letters we meet. -#}
 {% macro postgres__identity_fold(expr) -%}
     translate(
-        replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'),
-        'àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥìíîïĩīĭįıĵķĺļľŀñńņňòóôõöōŏőùúûüũūŭůűųŵýÿŷźżžśŝşšţťŕŗřœ',
-        'aaaaaaaaacccccddeeeeeeeeegggghiiiiiiiiijklllnnnnnoooooooouuuuuuuuuuwyyyzzzssssttrrro'
+        replace(replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'),
+        'àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥìíîïĩīĭįıĵķĺļľŀñńņňòóôõöōŏőùúûüũūŭůűųŵýÿŷźżžśŝşšţťŕŗř',
+        'aaaaaaaaacccccddeeeeeeeeegggghiiiiiiiiijkllllnnnnoooooooouuuuuuuuuuwyyyzzzssssttrrr'
     )
 {%- endmacro %}
 
@@ -109,7 +109,7 @@
 
 {#-
     Phone to E.164 (+<country code><national number>, digits only):
-    punctuation and spaces dropped; a leading 00 becomes +; a national number (leading 0)
+    a bracketed trunk '(0)' dropped, then punctuation and spaces; a leading 00 becomes +; a national number (leading 0)
     takes the calling code of `country_expr`, else of var identity_default_country (DE);
     11-15 bare digits are read as already international. Null when the result is not
     + followed by 8 to 15 digits.
@@ -120,7 +120,8 @@
 {%- endmacro %}
 
 {% macro identity_phone_candidate(expr, country_expr="null") -%}
-    {%- set digits = identity_regexp_replace(expr, '[^0-9+]', '') -%}
+    {#- '+49 (0)30 ...': the bracketed trunk 0 is not dialled from abroad -#}
+    {%- set digits = identity_regexp_replace("replace(" ~ expr ~ ", '(0)', '')", '[^0-9+]', '') -%}
     {%- set default_code = identity_calling_codes()[var('identity_default_country', 'DE')] -%}
     (case
         when {{ digits }} like '+%' then '+' || {{ identity_regexp_replace(digits, '[^0-9]', '') }}

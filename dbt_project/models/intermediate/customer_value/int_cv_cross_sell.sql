@@ -8,12 +8,16 @@
       category_annual_margin margin in c over the last 365 days / its buyers in that window (>= 0)
       cross_sell_annual_margin = sum over categories c NOT bought of peer_share(P, c) x category_annual_margin(c)
       next_best_category     the c not bought with the largest peer_share x category_annual_margin
+    Lines of products without a known category are left out here.
 -#}
 with kept as (
     select o.customer_id, o.order_date, o.fx_rate, c.category, c.revenue, c.cost
     from {{ ref('int_cv_orders') }} as o
     inner join {{ ref('int_customer_order_categories') }} as c on c.order_key = o.order_key
     where o.exclusion_reason is null
+        -- lines whose product is not in stg_erp__products (e.g. quarantined) have no known category:
+        -- they count in historical value (int_cv_orders) but not in breadth or recommendations
+        and c.category <> 'unknown'
 ),
 
 customer_category as (

@@ -80,13 +80,14 @@ valued as (
 ),
 
 thresholds as (
+    -- always an aggregate: exactly one row
     select
         {% if cur_threshold is none -%}
         coalesce(median(current_value) filter (where is_active), 0)
-        {%- else -%}{{ cv_number_var('cv_current_value_threshold', none) }}{%- endif %} as current_threshold,
+        {%- else -%}max(cast({{ cv_number_var('cv_current_value_threshold', none) }} as double)){%- endif %} as current_threshold,
         {% if pot_threshold is none -%}
         coalesce(median(cross_sell_value + activation_value) filter (where is_active), 0)
-        {%- else -%}{{ cv_number_var('cv_potential_value_threshold', none) }}{%- endif %} as potential_threshold
+        {%- else -%}max(cast({{ cv_number_var('cv_potential_value_threshold', none) }} as double)){%- endif %} as potential_threshold
     from valued
 ),
 

@@ -1,0 +1,92 @@
+{{ config(materialized='table', schema='core') }}
+{#-
+    Every source id that stands for a customer or touches one -> its customer_key.
+    Facts find their customer here by (source_system, source_entity, source_id), e.g.
+    ERP orders by ('erp', 'customers', customer_id); see macros/core/core_keys.sql.
+-#}
+{%- set reason_priority = ['founder', 'vat_id', 'email', 'phone', 'contact_account', 'lead_conversion',
+    'erp_opportunity_account', 'ticket_order_customer', 'call_ticket_requester', 'registration_contact',
+    'website_domain', 'email_domain', 'name+company', 'company_name+city', 'name+city'] %}
+with nodes as (
+    select * from {{ ref('int_identity__nodes') }}
+),
+
+component_keys as (
+    select * from {{ ref('int_identity__component_keys') }}
+),
+
+founders as (
+    select founder_node_id, customer_key from {{ ref('int_identity__customer_keys') }}
+),
+
+links as (
+    select node_id_a as node_id, match_reason from {{ ref('int_identity__links') }}
+    union
+    select node_id_b, match_reason from {{ ref('int_identity__links') }}
+),
+
+reasons as (
+    -- the links that tie each source id to its customer, strongest first
+    select
+        l.node_id,
+        l.match_reason,
+        case l.match_reason
+            {%- for reason in reason_priority %}
+            when '{{ reason }}' then {{ loop.index }}
+            {%- endfor %}
+            else 99
+        end as reason_order
+    from links as l
+),
+
+best_reason as (
+    select node_id, match_reason
+    from (
+        select node_id, match_reason, row_number() over (partition by node_id order by reason_order, match_reason) as pick
+        from reasons
+    ) as r
+    where pick = 1
+),
+
+all_reasons as (
+    select node_id, {{ dbt.listagg('match_reason', "','", 'order by match_reason') }} as match_reasons
+    from reasons
+    group by node_id
+),
+
+latest_assignment as (
+    select node_id, matched_at
+    from (
+        select node_id, matched_at,
+            row_number() over (partition by node_id order by matched_at desc, assignment_seq desc) as recency
+        from {{ ref('int_identity__key_assignments') }}
+    ) as a
+    where recency = 1
+),
+
+final as (
+    select
+        ck.customer_key,
+        n.source_system,
+        n.entity as source_entity,
+        n.source_id,
+        n.record_role,
+        case
+            when ck.customer_key = {{ core_unknown_key() }} then 'unresolved'
+            when f.founder_node_id is not null then 'founder'
+            else coalesce(b.match_reason, 'founder')
+        end as match_reason,
+        r.match_reasons,
+        f.founder_node_id is not null as is_key_founder,
+        n.first_seen_at,
+        la.matched_at
+    from nodes as n
+    inner join component_keys as ck on ck.node_id = n.node_id
+    left join founders as f on f.founder_node_id = n.node_id and f.customer_key = ck.customer_key
+    left join best_reason as b on b.node_id = n.node_id
+    left join all_reasons as r on r.node_id = n.node_id
+    left join latest_assignment as la on la.node_id = n.node_id
+)
+
+select {{ core_contract_select('final') }}
+from final

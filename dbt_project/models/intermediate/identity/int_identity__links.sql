@@ -1,0 +1,28 @@
+{{ config(materialized='table') }}
+{#-
+    All links between source ids, each with its match_reason: the attribute rules
+    (int_identity__attribute_links) and the sources' own references
+    (int_identity__reference_links). A reference to an id that is not staged (yet) is
+    dropped. node_id_a <> node_id_b; one row per (pair, reason).
+-#}
+with nodes as (
+    select node_id from {{ ref('int_identity__nodes') }}
+),
+
+links as (
+    select node_id_a, node_id_b, match_reason, match_key
+    from {{ ref('int_identity__attribute_links') }}
+    union all
+    select node_id_a, node_id_b, match_reason, cast(null as {{ dbt.type_string() }}) as match_key
+    from {{ ref('int_identity__reference_links') }}
+)
+
+select distinct
+    l.node_id_a,
+    l.node_id_b,
+    l.match_reason,
+    l.match_key
+from links as l
+inner join nodes as a on a.node_id = l.node_id_a
+inner join nodes as b on b.node_id = l.node_id_b
+where l.node_id_a <> l.node_id_b

@@ -1,0 +1,1 @@
+select 1 as crmwh_nothing_to_prepare

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select currency
+from "crm"."staging"."fx_rates"
+where currency is null
+
+

@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    currency as unique_field,
+    count(*) as n_records
+
+from "crm"."staging"."fx_rates"
+where currency is not null
+group by currency
+having count(*) > 1
+
+

@@ -1,0 +1,162 @@
+"""The core layer (dims, incremental facts, snapshots, daily history) built night by night equals a full refresh.
+
+Simulated xs sources for three nights are loaded one night at a time, each followed
+by a dbt build of the core layer with that night's ``as_of_date`` (what the nightly
+DAG does). Every ``core`` table is then checksummed (row count and an
+order-independent sum of row hashes, load timestamps left out), the last night is
+re-run (nothing may change), and a ``--full-refresh`` over the same nights must give
+the same checksums. Snapshots are history, not rebuilt by a full refresh: they take
+part in the comparison, so the daily tables built from them must come out the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crmwh.resources import dbt_project_dir
+from crmwh.simulator.generate import generate
+from ingestion.night import load_night
+from ingestion.warehouse import connect, ensure_contract_raw_tables, quote_ident
+
+PROJECT = dbt_project_dir()
+DBT = Path(sys.executable).parent / "dbt"
+START = dt.date(2026, 11, 1)
+NIGHTS = 3
+# What the core layer and the snapshots are built from; tests are run once, on the full refresh.
+SELECT = ["+path:models/core", "+path:snapshots"]
+# Columns that legitimately differ between two builds of the same data.
+VOLATILE_COLUMNS = {"_loaded_at", "_load_id"}
+
+
+def _dbt(work: Path, database: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "CRMWH_BUILD_DB": str(database),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "CRMWH_DBT_TARGET": "duckdb",
+    }
+    result = subprocess.run(
+        [str(DBT), *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT)],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def _build_night(work: Path, database: Path, night: dt.date, *extra: str, tests: bool = False) -> str:
+    args = ["build", "--select", *SELECT, "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *extra]
+    if not tests:
+        args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    return _dbt(work, database, *args)
+
+
+def core_checksums(database: Path) -> dict[str, tuple[int, int]]:
+    """Per core table: (rows, sum of row hashes) over every column but the volatile ones."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'core' order by 1").fetchall()]
+        sums: dict[str, tuple[int, int]] = {}
+        for table in tables:
+            columns = [row[0] for row in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'core' and table_name = ? "
+                "order by column_name", [table]).fetchall() if row[0] not in VOLATILE_COLUMNS]
+            row_hash = f"hash({', '.join(quote_ident(c) for c in columns)})"
+            count, total = con.execute(
+                f"select count(*), coalesce(sum({row_hash}), 0) from core.{quote_ident(table)}").fetchone()
+            sums[table] = (int(count), int(total))
+        return sums
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("core_models")
+    landing = work / "landing"
+    generate(scale="xs", nights=NIGHTS, out_dir=landing, start=START)
+    database = work / "build.duckdb"
+    nights = [START + dt.timedelta(days=n) for n in range(NIGHTS)]
+    for night in nights:
+        con = connect(database)
+        try:
+            ensure_contract_raw_tables(con)
+            load_night(con, landing, night)
+        finally:
+            con.close()
+        _build_night(work, database, night)
+    incremental = core_checksums(database)
+    _build_night(work, database, nights[-1])
+    rerun = core_checksums(database)
+    output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
+    full = core_checksums(database)
+    return {"database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output}
+
+
+def test_core_tables_exist_and_are_filled(nightly_build: dict) -> None:
+    sums = nightly_build["incremental"]
+    expected = {
+        "dim_date", "dim_account", "dim_product", "dim_employee", "dim_department", "dim_channel", "dim_campaign",
+        "fct_order_lines", "fct_orders", "fct_payments", "fct_quotes", "fct_quote_lines",
+        "fct_opportunity_stage_changes", "fct_interactions", "fct_campaign_touches", "fct_lead_conversions",
+        "fct_consent_events", "fct_ticket_events", "fct_tickets", "fct_field_visits",
+        "snp_erp__customers", "snp_crm__accounts", "snp_crm__contact_channel_consent", "snp_erp__opportunities",
+        "snp_helpdesk__tickets", "snp_erp__products", "snp_erp__rep_territories",
+        "customer_daily_status", "ticket_daily_backlog",
+    }
+    assert expected <= set(sums), sorted(expected - set(sums))
+    empty = sorted(name for name in expected if sums[name][0] == 0)
+    assert empty == [], f"empty core tables: {empty}"
+
+
+def test_incremental_nights_equal_a_full_refresh(nightly_build: dict) -> None:
+    incremental, full = nightly_build["incremental"], nightly_build["full"]
+    differing = {name: (incremental.get(name), full.get(name))
+                 for name in set(incremental) | set(full) if incremental.get(name) != full.get(name)}
+    assert differing == {}, differing
+
+
+def test_rerunning_a_night_changes_nothing(nightly_build: dict) -> None:
+    incremental, rerun = nightly_build["incremental"], nightly_build["rerun"]
+    differing = {name: (incremental.get(name), rerun.get(name))
+                 for name in set(incremental) | set(rerun) if incremental.get(name) != rerun.get(name)}
+    assert differing == {}, differing
+
+
+def test_full_refresh_passes_every_core_test(nightly_build: dict) -> None:
+    output = nightly_build["output"]
+    assert "ERROR=0" in output and "[WARNING]" not in output, output[-4000:]
+
+
+def test_facts_never_lose_rows_and_point_to_dimension_members(nightly_build: dict) -> None:
+    """Every staged order line is in the fact; a line with no product points to the unknown product."""
+    con = duckdb.connect(str(nightly_build["database"]), read_only=True)
+    try:
+        staged = con.execute("select count(*) from staging.stg_erp__order_lines").fetchone()[0]
+        facts = con.execute("select count(*) from core.fct_order_lines").fetchone()[0]
+        assert facts == staged > 0
+        orphans = con.execute("""
+            select count(*) from core.fct_order_lines as f
+            left join core.dim_product as p on p.product_key = f.product_key
+            where p.product_key is null""").fetchone()[0]
+        assert orphans == 0
+        unknown = con.execute("select product_key from core.dim_product where is_unknown").fetchall()
+        assert len(unknown) == 1
+        margin = con.execute("""
+            select count(*) from core.fct_orders
+            where source_system = 'erp' and cost is not null and abs(revenue - cost - margin) > 0.005""").fetchone()[0]
+        assert margin == 0
+        # The daily history stops at the as-of day and is capped by the horizon.
+        first, last = con.execute("select min(date_day), max(date_day) from core.customer_daily_status").fetchone()
+        assert last == START + dt.timedelta(days=NIGHTS - 1)
+        assert (last - first).days <= 400
+    finally:
+        con.close()
