@@ -62,14 +62,15 @@ def print_night_summary(settings: Settings, nights: list[date]) -> None:
             [first, last],
         ).fetchall():
             print(f"{system:<14} {files:>6} {rows_in:>10} {loaded:>10} {quarantined:>12}")
-        for night, detail in con.execute(
-            """select logical_date, detail from audit.night_steps
-               where step = 'dbt_build' and status = 'success' and logical_date between ? and ?
-               qualify row_number() over (partition by logical_date order by finished_at desc) = 1
-               order by 1""",
+        for night, step, detail in con.execute(
+            """select logical_date, step, detail from audit.night_steps
+               where (step like 'dbt:%' or step like 'gates:%') and status = 'success'
+                 and logical_date between ? and ?
+               qualify row_number() over (partition by logical_date, step order by finished_at desc) = 1
+               order by 1, min(started_at) over (partition by logical_date, step)""",
             [first, last],
         ).fetchall():
-            print(f"dbt {night}: {detail}")
+            print(f"{night} {step:<16} {detail}")
     finally:
         con.close()
     print(f"\nPublished warehouse: {settings.warehouse_path}")

@@ -1,4 +1,4 @@
-"""crm_nightly: land, load, reconcile each source system, build the warehouse with dbt, publish.
+"""crm_nightly: land, load, reconcile each source system; dbt staging; gates; dbt warehouse; gates; publish.
 
 Thin by design: every task calls a function of ``crmwh.pipeline.steps`` that tests call directly.
 """
@@ -70,10 +70,21 @@ def crm_nightly() -> None:
         night, run_id = _night_and_run()
         return steps.load_other_systems(night=night, run_id=run_id)
 
-    @task(retries=min(RETRIES, 1))
-    def dbt_build() -> dict:
-        night, run_id = _night_and_run()
-        return steps.build_models(night=night, run_id=run_id)
+    def dbt_layer(layer: str):
+        @task(task_id=f"dbt_{layer}", retries=min(RETRIES, 1))
+        def build() -> dict:
+            night, run_id = _night_and_run()
+            return steps.build_models(layer=layer, night=night, run_id=run_id)
+
+        return build()
+
+    def quality_gate(stage: str):
+        @task(task_id=f"gates_{stage}", retries=0)
+        def gate() -> dict:
+            night, run_id = _night_and_run()
+            return steps.quality_gates(stage=stage, night=night, run_id=run_id)
+
+        return gate()
 
     @task(outlets=[PUBLISHED_WAREHOUSE])
     def publish() -> dict:
@@ -87,11 +98,10 @@ def crm_nightly() -> None:
 
     started = begin()
     ingested = [source_system(system) for system in steps.pipeline_systems()] + [load_other_systems()]
-    built = dbt_build()
-    published = publish()
+    staged = dbt_layer("staging")
     started >> ingested
-    ingested >> built
-    built >> published >> finish()
+    ingested >> staged
+    staged >> quality_gate("staging") >> dbt_layer("warehouse") >> quality_gate("marts") >> publish() >> finish()
 
 
 nightly_dag = crm_nightly()

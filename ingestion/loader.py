@@ -305,7 +305,7 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
                    case
                        when text is null then 'INVALID_ENCODING'
                        when not json_valid(text) then 'MALFORMED_JSON'
-                       when left(ltrim(text), 1) <> '{' then 'NOT_AN_OBJECT'  -- valid JSON: '{' opens an object
+                       when left(ltrim(text, ' ' || chr(9) || chr(13)), 1) <> '{' then 'NOT_AN_OBJECT'  -- valid JSON: '{' opens an object
                    end as error
             from decoded
             where text is null or trim(text, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) <> ''

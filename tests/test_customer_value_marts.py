@@ -92,8 +92,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = _settings(tmp_path_factory.mktemp("cv_home"))
     settings.ensure_dirs()
     _land(settings, NIGHT, ORDERS)
-    result = _build(settings, NIGHT, select=CV_MODELS)  # TEMP
-    assert result.count("model", "success") >= 9
+    result = _build(settings, NIGHT, select=None)
+    assert result.count("model", "success") >= 10
     return settings
 
 
@@ -183,6 +183,11 @@ def test_rerun_gives_identical_rows_and_history_is_kept(built: Settings) -> None
     assert cv.loc["shop:B", "historical_value"] == pytest.approx(30.0 + 50.0)
     counts = _frame(built, "select as_of_date, count(*) as n from marts.customer_value_model_params group by 1")
     assert sorted(counts["n"]) == [7, 7]
+    # The portfolio's trend compares with the previous night.
+    trend = _frame(built, f"""
+        select sum(previous_n_customers) as before, sum(n_customers) as now, max(previous_as_of_date) as previous
+        from marts.customer_portfolio where as_of_date = date '{NEXT_NIGHT}' and dimension = 'rfm_segment'""").iloc[0]
+    assert (trend["before"], trend["now"]) == (7, 7) and trend["previous"] == pd.Timestamp(NIGHT)
 
 
 @pytest.mark.slow
@@ -198,6 +203,24 @@ def test_value_matrix_thresholds_are_configurable(tmp_path: Path, built: Setting
     # Both thresholds at -1: everyone is loyal.
     _build(settings, NIGHT, extra_vars=", cv_current_value_threshold: -1, cv_potential_value_threshold: -1")
     assert set(_customers(settings)["value_group"]) == {"loyal"}
+
+
+@pytest.mark.slow
+def test_cohorts_repeat_share_and_portfolio(built: Settings) -> None:
+    cohorts = _frame(built, """
+        select months_since_first_purchase, active_customers, cohort_customers from marts.cohort_retention
+        where cohort_month = date '2026-01-01' order by 1""")
+    # Cohort January 2026 is A alone (A1); A bought again in March (A2) and September (A4).
+    assert cohorts.values.tolist() == [[0, 1, 1], [2, 1, 1], [8, 1, 1]]
+    share = _frame(built, "select * from marts.repeat_customer_share where month = date '2026-02-01'").iloc[0]
+    # February: B's first purchase (new) and E's second (repeat, first in December 2025).
+    assert (share["purchasing_customers"], share["new_customers"], share["repeat_customers"]) == (2, 1, 1)
+    assert share["repeat_customer_share"] == pytest.approx(0.5)
+    portfolio = _frame(built, f"""
+        select * from marts.customer_portfolio where as_of_date = date '{NIGHT}' and dimension = 'value_group'""")
+    assert portfolio["n_customers"].sum() == 7
+    assert portfolio["customer_share"].sum() == pytest.approx(1.0)
+    assert portfolio["value_share"].sum() == pytest.approx(1.0)
 
 
 def test_scores_carry_one_fit_for_both_tables() -> None:

@@ -39,7 +39,9 @@ def test_dagbag_imports_without_errors_or_warnings(home):
     task_ids = set(dag.task_ids)
     for system in ("crm", "erp", "helpdesk", "callcenter"):
         assert {f"{system}.land", f"{system}.load_raw", f"{system}.reconcile"} <= task_ids
-    assert {"begin", "load_other_systems", "dbt_build", "publish", "finish"} <= task_ids
+    assert {"begin", "load_other_systems", "dbt_staging", "gates_staging", "dbt_warehouse", "gates_marts",
+            "publish", "finish"} <= task_ids
+    assert dag.get_task("publish").upstream_task_ids == {"gates_marts"}
     assert dag.get_task("finish").trigger_rule == "all_done"
     assert dag.get_task("erp.load_raw").retries >= 1
     assert "expression='0 2 * * *'" in repr(dag.timetable)

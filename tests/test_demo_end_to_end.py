@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-NIGHTS = 3
+NIGHTS = 2
 SYSTEMS = {"callcenter", "crm", "erp", "helpdesk"}
 
 

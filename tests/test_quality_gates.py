@@ -155,6 +155,10 @@ def test_clean_night_passes_records_results_and_writes_docs(warehouse: Settings)
     skipped = gate_rows(warehouse, "suite = 'stg_crm__contacts.blocking'")
     assert skipped == [("stg_crm__contacts.blocking", "crmwh_suite_skipped", "blocking", True, None,
                         f"staging.stg_crm__contacts: no rows for {NIGHT} (night)")]
+    # a retried task replaces its run's results instead of adding to them
+    first = len(gate_rows(warehouse))
+    run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=warehouse)
+    assert len(gate_rows(warehouse)) == first > 0
 
 
 def test_null_required_field_fails_the_blocking_gate_and_is_recorded(warehouse: Settings) -> None:
@@ -231,13 +235,6 @@ def test_stale_night_fails_freshness_except_on_the_initial_load(tmp_path: Path, 
     assert volume[0][3] is True and "(the initial load, not compared)" in volume[0][5]
 
 
-def test_rerun_replaces_the_runs_results(warehouse: Settings) -> None:
-    run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=warehouse)
-    first = len(gate_rows(warehouse))
-    run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=warehouse)
-    assert len(gate_rows(warehouse)) == first > 0
-
-
 def create_marts(settings: Settings, groups: list[str], historical: list[float]) -> None:
     con = connect(settings.build_db_path)
     try:
@@ -301,3 +298,18 @@ def test_missing_build_warehouse_is_a_clear_error(tmp_path: Path) -> None:
         run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=make_settings(tmp_path))
     with pytest.raises(CrmwhError, match="unknown gate stage"):
         run_gates(stage="core", night=NIGHT, run_id=RUN, settings=make_settings(tmp_path))
+
+
+def test_a_broken_suite_file_fails_its_own_gate(warehouse: Settings, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    suites = tmp_path / "expectations"
+    (suites / "marts").mkdir(parents=True)
+    (suites / "marts" / "broken.json").write_text(json.dumps({
+        "name": "broken.blocking",
+        "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "value_group"}}],
+        "meta": {"severity": "blocking", "table": "marts.customer_value", "rows": "all"},
+    }))
+    monkeypatch.setattr("crmwh.quality.suites.expectations_dir", lambda: suites)
+    create_marts(warehouse, ["loyal"], [1.0])
+    with pytest.raises(CrmwhError, match=r"gate broken\.blocking failed: crmwh_suite_setup \(.*purple"):
+        run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)

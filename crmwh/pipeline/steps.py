@@ -198,22 +198,38 @@ def reconcile_system(*, system: str, night: date, run_id: str, settings: Setting
     return {"files": len(rows), "detail": f"{len(rows)} files reconcile"}
 
 
-@audited("dbt_build")
-def build_models(*, night: date, run_id: str, settings: Settings | None = None,
-                 progress: Progress | None = None, select: str | None = None) -> dict[str, Any]:
+# The dbt project runs in two layers so that the staging gates sit between them:
+# staging (with its quarantine and reconciliation models), then everything built on it.
+STAGING_LAYER = ["path:models/staging", "path:models/quarantine", "path:models/audit"]
+DBT_LAYERS: dict[str, list[str]] = {
+    "staging": ["--select", *STAGING_LAYER],
+    "warehouse": ["--exclude", *STAGING_LAYER],
+}
+
+
+@audited("dbt:{layer}")
+def build_models(*, layer: str, night: date, run_id: str, settings: Settings | None = None,
+                 progress: Progress | None = None) -> dict[str, Any]:
+    """``dbt build`` of one layer (``staging`` or ``warehouse``) as of the night."""
     settings = settings or load_settings()
-    args = ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}"]
-    if select:
-        args += ["--select", select]
+    args = ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *DBT_LAYERS[layer]]
     result = run_dbt(settings, args, progress=progress)
     if not result.ok:
-        raise CrmwhError(f"dbt build failed: {'; '.join(result.failures[:3])}")
+        raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
     return {
         "models": result.count("model", "success"),
         "tests_passed": result.count("test", "pass"),
         "tests_warned": result.count("test", "warn"),
         "detail": result.summary(),
     }
+
+
+@audited("gates:{stage}")
+def quality_gates(*, stage: str, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Great Expectations gates on the staged night (``staging``) or the marts (``marts``)."""
+    from crmwh.quality.gates import run_gates  # GX takes seconds to import: only in this task
+
+    return run_gates(stage=stage, night=night, run_id=run_id, settings=settings or load_settings())
 
 
 @audited("publish")

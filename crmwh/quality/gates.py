@@ -161,7 +161,12 @@ def run_gates(*, stage: str, night: date, run_id: str, settings: Settings | None
     con = connect(database, read_only=True)
     try:
         for suite in suites:
-            results += run_suite(con, session, suite, night)
+            try:
+                results += run_suite(con, session, suite, night)
+            except Exception as exc:  # a broken suite file fails its own gate, with the reason recorded
+                first_line = (str(exc).strip().splitlines() or [""])[0]
+                results.append(GateResult(suite.name, SETUP, suite.severity, False, None,
+                                          f"{type(exc).__name__}: {first_line}"[:500]))
     finally:
         con.close()
     docs_index = session.build_docs()

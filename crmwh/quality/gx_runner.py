@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmwh.errors import CrmwhError
 from crmwh.quality.results import GateResult
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -52,9 +53,9 @@ def _detail(result: dict[str, Any], exception: Any, success: bool) -> str | None
     parts = []
     if "observed_value" in result:
         parts.append(f"observed {result['observed_value']}")
-    if not success and result.get("partial_unexpected_list"):
-        sample = ", ".join(repr(value) for value in result["partial_unexpected_list"][:5])
-        parts.append(f"e.g. {sample}")
+    shown = [value for value in result.get("partial_unexpected_list") or [] if value == value and value is not None]
+    if not success and shown:  # nulls (None, NaN) say nothing a not-null expectation's name does not
+        parts.append(f"e.g. {', '.join(repr(value) for value in shown[:5])}")
     if "element_count" in result:
         parts.append(f"{result['element_count']} rows")
     return "; ".join(parts) or None
@@ -87,9 +88,12 @@ class GxSession:
         """Validate ``frame`` against ``expectations`` as GX suite ``name``; one GateResult each."""
         if not expectations:
             return []
-        suite = self.context.suites.add(
-            gx.ExpectationSuite(name=name, expectations=expectations, meta=spec.get("meta") or {})
-        )
+        built = gx.ExpectationSuite(name=name, expectations=expectations, meta=spec.get("meta") or {})
+        if len(built.expectations) != len(expectations):  # GX logs and drops what it cannot build
+            known = {expectation.expectation_type for expectation in built.expectations}
+            dropped = sorted({e["type"] for e in expectations} - known) or ["(invalid arguments)"]
+            raise CrmwhError(f"suite {name}: GX cannot build expectation(s) {', '.join(dropped)}")
+        suite = self.context.suites.add(built)
         batch = self.source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("batch")
         definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
         run = definition.run(

@@ -50,11 +50,12 @@ def write_results(
     con.execute("begin transaction")
     try:
         con.execute("delete from audit.gate_results where night = ? and run_id = ? and stage = ?", [night, run_id, stage])
-        con.executemany(
-            "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[night, run_id, stage, r.suite, r.expectation, r.severity, r.success, r.unexpected_count,
-              (r.detail or None) and r.detail[:2000], checked_at] for r in results],
-        )
+        if results:
+            con.executemany(
+                "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[night, run_id, stage, r.suite, r.expectation, r.severity, r.success, r.unexpected_count,
+                  (r.detail or None) and r.detail[:2000], checked_at] for r in results],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

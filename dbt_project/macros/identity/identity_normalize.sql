@@ -48,13 +48,18 @@
     strip_accents(replace(replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'))
 {%- endmacro %}
 
-{#- PostgreSQL without the unaccent extension: translate() over the Latin letters we meet. -#}
+{#-
+    PostgreSQL without the unaccent extension: translate() over the Latin letters we meet,
+    in both cases and before lower(), because lower() leaves non-ASCII letters alone in a
+    database with the C locale.
+-#}
 {% macro postgres__identity_fold(expr) -%}
-    translate(
-        replace(replace(replace(replace(replace(lower({{ expr }}), 'ß', 'ss'), 'ł', 'l'), 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'),
-        'àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥìíîïĩīĭįıĵķĺļľŀñńņňòóôõöōŏőùúûüũūŭůűųŵýÿŷźżžśŝşšţťŕŗř',
-        'aaaaaaaaacccccddeeeeeeeeegggghiiiiiiiiijkllllnnnnoooooooouuuuuuuuuuwyyyzzzssssttrrr'
-    )
+    lower(translate(
+        replace(replace(replace(replace(replace(replace(replace(replace(replace({{ expr }},
+            'ß', 'ss'), 'ẞ', 'SS'), 'ł', 'l'), 'Ł', 'L'), 'ø', 'o'), 'Ø', 'O'), 'æ', 'ae'), 'Æ', 'AE'), 'œ', 'oe'),
+        'àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥìíîïĩīĭįıĵķĺļľŀñńņňòóôõöōŏőùúûüũūŭůűųŵýÿŷźżžśŝşšţťŕŗřÀÁÂÃÄÅĀĂĄÇĆĈĊČĎĐÈÉÊËĒĔĖĘĚĜĞĠĢĤÌÍÎÏĨĪĬĮĴĶĹĻĽĿÑŃŅŇÒÓÔÕÖŌŎŐÙÚÛÜŨŪŬŮŰŲŴÝŸŶŹŻŽŚŜŞŠŢŤŔŖŘ',
+        'aaaaaaaaacccccddeeeeeeeeegggghiiiiiiiiijkllllnnnnoooooooouuuuuuuuuuwyyyzzzssssttrrrAAAAAAAAACCCCCDDEEEEEEEEEGGGGHIIIIIIIIJKLLLLNNNNOOOOOOOOUUUUUUUUUUWYYYZZZSSSSTTRRR'
+    ))
 {%- endmacro %}
 
 {#- Space-separated tokens sorted alphabetically ("muller anna" and "anna muller" give "anna muller"). -#}

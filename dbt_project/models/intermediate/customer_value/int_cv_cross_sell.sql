@@ -8,7 +8,7 @@
       category_annual_margin margin in c over the last 365 days / its buyers in that window (>= 0)
       cross_sell_annual_margin = sum over categories c NOT bought of peer_share(P, c) x category_annual_margin(c)
       next_best_category     the c not bought with the largest peer_share x category_annual_margin
-    Lines of products without a known category are left out here.
+    Lines of products without a known category (not in stg_erp__products) are left out here.
 -#}
 with kept as (
     select o.customer_id, o.order_date, o.fx_rate, c.category, c.revenue, c.cost
