@@ -102,6 +102,12 @@ def qualified(table: str) -> str:
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    present = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() and "
+        "schema_name || '.' || table_name in ('audit.load_ledger', 'quarantine.load_rejects', 'audit.load_notes')"
+    ).fetchall()[0][0]
+    if present == 3:  # everything below exists already: skip the DDL on the hot path
+        return
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {quote_ident(schema)}")
     con.execute(LOAD_LEDGER_DDL)
@@ -109,19 +115,33 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LOAD_NOTES_DDL)
 
 
-def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, field_names: list[str]) -> None:
-    """Create ``table`` if missing and add any delivered field it lacks (schema drift), all as text."""
-    columns = [f"{quote_ident(name)} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
-    columns += [f"{quote_ident(name)} varchar" for name in field_names if name not in RAW_METADATA_COLUMNS]
-    con.execute(f"create table if not exists {qualified(table)} ({', '.join(columns)})")
-    schema, name = table.split(".", 1)
-    existing = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
+def raw_columns(con: duckdb.DuckDBPyConnection, table: str | None = None) -> dict[str, set[str]]:
+    """Columns of the raw tables (or of one), by ``raw.<table>`` name, in one catalog query."""
+    query = ("select schema_name || '.' || table_name, column_name from duckdb_columns() "
+             "where database_name = current_database() and schema_name = 'raw'")
+    params: list[str] = []
+    if table is not None:
+        query += " and table_name = ?"
+        params.append(table.split(".", 1)[1])
+    columns: dict[str, set[str]] = {}
+    for name, column in con.execute(query, params).fetchall():
+        columns.setdefault(name, set()).add(column)
+    return columns
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, field_names: list[str],
+                     existing: set[str] | None = None) -> None:
+    """Create ``table`` if missing and add any delivered field it lacks (schema drift), all as text.
+
+    ``existing``: the table's columns when the caller already read them (empty set: no table).
+    """
+    if existing is None:
+        existing = raw_columns(con, table).get(table, set())
+    if not existing:
+        columns = [f"{quote_ident(name)} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
+        columns += [f"{quote_ident(name)} varchar" for name in field_names if name not in RAW_METADATA_COLUMNS]
+        con.execute(f"create table if not exists {qualified(table)} ({', '.join(columns)})")
+        return
     for field in field_names:
         if field not in existing:
             con.execute(f"alter table {qualified(table)} add column {quote_ident(field)} varchar")
@@ -130,6 +150,8 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, field_names: li
 def ensure_contract_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create an (empty) raw table for every contracted entity, so staging always has a relation to read."""
     ensure_schemas(con)
+    existing = raw_columns(con)
     for system in all_systems().values():
         for entity in system.entities.values():
-            ensure_raw_table(con, raw_table_name(system.name, entity.name), entity.column_names)
+            table = raw_table_name(system.name, entity.name)
+            ensure_raw_table(con, table, entity.column_names, existing.get(table, set()))
