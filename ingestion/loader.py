@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,8 @@ from ingestion.warehouse import (
 )
 
 BINARY_SNIFF_BYTES = 8192
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class ReconciliationError(CrmwhError):
@@ -148,15 +152,25 @@ def _missing_required(contract: Entity | None, fields: list[str]) -> list[str]:
 
 
 def _check_fields(fields: list[str]) -> None:
-    seen: set[str] = set()
+    """Warehouse column names compare case-insensitively: ``id`` and ``ID`` are the same column."""
+    seen: dict[str, str] = {}
+    reserved = {name.lower() for name in RAW_METADATA_COLUMNS}
     for position, name in enumerate(fields, start=1):
         if not name.strip():
             raise _FileRejected("EMPTY_COLUMN_NAME", f"column {position} of the header has no name")
-        if name in RAW_METADATA_COLUMNS:
+        if name.lower() in reserved:
             raise _FileRejected("RESERVED_COLUMN_NAME", f"column {name!r} is reserved for load metadata", name)
-        if name in seen:
-            raise _FileRejected("DUPLICATE_COLUMN_NAME", f"column {name!r} appears twice in the header", name)
-        seen.add(name)
+        if name.lower() in seen:
+            first = seen[name.lower()]
+            reason = (f"column {name!r} appears twice in the header" if first == name else
+                      f"columns {first!r} and {name!r} differ only in case (column names are case-insensitive)")
+            raise _FileRejected("DUPLICATE_COLUMN_NAME", reason, name)
+        seen[name.lower()] = name
+
+
+def _starts_with(path: Path, prefixes: tuple[bytes, ...]) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4).startswith(prefixes)
 
 
 def _looks_binary(path: Path) -> bool:
@@ -166,7 +180,17 @@ def _looks_binary(path: Path) -> bool:
 
 def _insert_raw(ctx: _Context, fields: list[str], select_sql: str, params: list[object]) -> int:
     """Insert delivered fields plus metadata; ``select_sql`` must yield record_number, row_hash and the fields."""
-    ensure_raw_table(ctx.con, ctx.raw_table, fields)
+    # A field delivered as ``Priority`` after ``priority`` is the same (case-insensitive) column:
+    # add only names the table lacks, compared the way DuckDB compares them.
+    schema, table = ctx.raw_table.split(".", 1)
+    existing = {
+        row[0].lower(): row[0]
+        for row in ctx.con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    ensure_raw_table(ctx.con, ctx.raw_table, [existing.get(name.lower(), name) for name in fields])
     field_list = ", ".join(quote_ident(name) for name in fields)
     row = ctx.con.execute(
         f"""
@@ -194,7 +218,7 @@ def _csv_header(path: Path) -> list[str]:
             if first_line_end == -1 or exc.start < first_line_end:
                 raise _FileRejected("INVALID_ENCODING", "the header line is not UTF-8 (re-export the file as UTF-8)") from None
         text = head[: exc.start].decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=None))  # universal newlines: CR-only files too
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
@@ -212,16 +236,145 @@ def _delimiter_hint(fields: list[str]) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class _CsvShape:
+    line_endings: frozenset[str]  # of "crlf", "lf", "cr"
+    quoted_newlines: bool  # a newline inside a quoted field (by quote parity)
+
+
+def _csv_shape(path: Path) -> _CsvShape:
+    """One streaming pass: which line endings end records, and whether any newline sits inside quotes.
+
+    Why: DuckDB's strict CSV parser stops with "state machine reached an invalid state" on
+    files whose records end in a mix of CRLF and LF (e.g. concatenated exports); a line break
+    inside a quoted value (Excel puts LF in cells of CRLF files) is not a record end and does
+    not count. A quoted newline is also where an unterminated quote can merge lines.
+    Quote parity decides what is inside quotes (RFC 4180: an escaped quote is doubled).
+    """
+    counts = {"crlf": 0, "lf": 0, "cr": 0}
+    quotes_odd = False
+    quoted_newlines = False
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            buf = carry + chunk
+            carry = b""
+            if buf.endswith(b"\r"):
+                carry, buf = b"\r", buf[:-1]
+            if b'"' not in buf:  # fast path: no quote changes state in this chunk
+                if quotes_odd:
+                    quoted_newlines = quoted_newlines or b"\n" in buf or b"\r" in buf
+                    continue
+                crlf = buf.count(b"\r\n")
+                counts["crlf"] += crlf
+                counts["lf"] += buf.count(b"\n") - crlf
+                if b"\r" in buf:
+                    counts["cr"] += buf.count(b"\r") - crlf
+                continue
+            data = np.frombuffer(buf, dtype=np.uint8)
+            quotes = np.flatnonzero(data == 34)
+            newlines = np.flatnonzero(data == 10)
+            returns = np.flatnonzero(data == 13)
+            nl_outside = (np.searchsorted(quotes, newlines) + int(quotes_odd)) % 2 == 0
+            cr_outside = (np.searchsorted(quotes, returns) + int(quotes_odd)) % 2 == 0
+            quoted_newlines = quoted_newlines or not nl_outside.all() or not cr_outside.all()
+            ends = newlines[nl_outside]
+            after_cr = np.zeros(len(ends), dtype=bool)
+            after_cr[ends > 0] = data[ends[ends > 0] - 1] == 13
+            counts["crlf"] += int(after_cr.sum())
+            counts["lf"] += int((~after_cr).sum())
+            bare = returns[cr_outside]
+            bare = bare[(bare + 1 >= len(data)) | (data[np.minimum(bare + 1, len(data) - 1)] != 10)]
+            counts["cr"] += len(bare)
+            quotes_odd = (len(quotes) + int(quotes_odd)) % 2 == 1
+    if carry and not quotes_odd:
+        counts["cr"] += 1
+    return _CsvShape(frozenset(style for style, count in counts.items() if count), quoted_newlines)
+
+
+def _normalised_copy(path: Path) -> Path:
+    """A temporary copy with every CRLF and lone CR turned into LF (the caller deletes it)."""
+    handle, name = tempfile.mkstemp(prefix="crmwh-csv-", suffix=".csv")
+    with os.fdopen(handle, "wb") as out, path.open("rb") as source:
+        carry = b""
+        while chunk := source.read(1 << 22):
+            buf = carry + chunk
+            carry = b""
+            if buf.endswith(b"\r"):
+                carry, buf = b"\r", buf[:-1]
+            out.write(buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        if carry:
+            out.write(b"\n")
+    return Path(name)
+
+
 def _load_csv(ctx: _Context) -> _Outcome:
-    fields = _csv_header(ctx.landed.path)
+    shape = _csv_shape(ctx.landed.path)
+    if len(shape.line_endings) > 1:
+        # DuckDB's strict parser fails on the whole file otherwise; read a normalised copy.
+        copy = _normalised_copy(ctx.landed.path)
+        try:
+            outcome = _load_csv_from(ctx, copy, shape)
+        finally:
+            copy.unlink(missing_ok=True)
+        styles = "/".join(sorted(style.upper() for style in shape.line_endings))
+        note = f"mixed line endings ({styles}) read as LF"
+        return _Outcome(outcome.rows_in, outcome.rows_loaded, outcome.rows_quarantined, outcome.status,
+                        "; ".join(filter(None, [outcome.message, note])))
+    return _load_csv_from(ctx, ctx.landed.path, shape)
+
+
+def _quarantine_merged_records(ctx: _Context, fields: list[str]) -> int:
+    """Move loaded records whose quoted field swallowed what looks like whole records to quarantine.
+
+    An unterminated quote makes a CSV reader read the following lines as part of one field;
+    when a later quote closes it, the result is a valid but wrong record. A field holding a
+    newline followed by a line with at least as many commas as the header has separators is
+    taken for such a merge: the record is quarantined (nothing lost), not loaded.
+    """
+    if len(fields) < 3:
+        return 0
+    pattern = "\n([^\n,]*,){" + str(len(fields) - 1) + "}"
+    table = qualified(ctx.raw_table)
+    suspect = " or ".join(f"regexp_matches({quote_ident(f)}, ?)" for f in fields)
+    which = "coalesce(" + ", ".join(
+        f"case when regexp_matches({quote_ident(f)}, ?) then {_sql_string(f)} end" for f in fields) + ")"
+    record = "to_json(struct_pack(" + ", ".join(f"{quote_ident(f)} := {quote_ident(f)}" for f in fields) + "))::varchar"
+    ctx.con.execute(
+        f"""create or replace temp table crmwh_csv_merged as
+            select _record_number, {which} as field, {record} as raw_record
+            from {table} where _load_id = ? and ({suspect})""",
+        [pattern] * len(fields) + [ctx.load_id] + [pattern] * len(fields),
+    )
+    moved = _quarantine_rows(
+        ctx,
+        """select null::bigint, field, 'SUSPECT_MERGED_LINES',
+                  'record ' || _record_number || ': field ' || field || ' holds a line break followed by a'
+                  || ' whole record''s worth of commas (an unterminated quote probably merged lines); fix the quoting',
+                  raw_record
+           from crmwh_csv_merged order by _record_number""",
+    )
+    if moved:
+        ctx.con.execute(
+            f"delete from {table} where _load_id = ? and _record_number in (select _record_number from crmwh_csv_merged)",
+            [ctx.load_id],
+        )
+    ctx.con.execute("drop table if exists crmwh_csv_merged")
+    return moved
+
+
+def _load_csv_from(ctx: _Context, source: Path, shape: _CsvShape) -> _Outcome:
+    fields = _csv_header(source)
     _check_fields(fields)
     columns = "{" + ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in fields) + "}"
+    # allow_quoted_nulls = false: a quoted empty field ("") is an empty string, an unquoted one
+    # is NULL, as PostgreSQL's COPY writes them; otherwise both would arrive as NULL.
     reader = (
         f"read_csv(?, columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '\"',"
-        " escape = '\"', strict_mode = true, store_rejects = true,"
+        " escape = '\"', strict_mode = true, allow_quoted_nulls = false, store_rejects = true,"
         " rejects_table = 'crmwh_csv_rejects', rejects_scan = 'crmwh_csv_scans')"
     )
-    path = str(ctx.landed.path)
+    path = str(source)
     field_refs = ", ".join(quote_ident(name) for name in fields)
     # DuckDB appends to the rejects tables across scans of a connection: start each file empty.
     ctx.con.execute("drop table if exists crmwh_csv_rejects; drop table if exists crmwh_csv_scans")
@@ -245,11 +398,25 @@ def _load_csv(ctx: _Context) -> _Outcome:
             [path],
         )
         quarantined = 0
+        if loaded and shape.quoted_newlines:
+            merged = _quarantine_merged_records(ctx, fields)
+            loaded -= merged
+            quarantined += merged
+    # A record with an unterminated quote can run over many physical lines; say which, so
+    # nobody looks for the swallowed lines elsewhere (they are in raw_record).
     quarantined += _quarantine_rows(
         ctx,
         """select line, min(column_name), min(error_type),
-                  string_agg(error_message, '; ' order by error_message), min(csv_line)
-           from crmwh_csv_rejects group by line order by line""",
+                  string_agg(error_message, '; ' order by error_message)
+                  || case when max(spans) > 0
+                          then '; the record runs over physical lines ' || line || '-' || (line + max(spans))
+                               || ' (all kept here in raw_record)'
+                          else '' end,
+                  min(csv_line)
+           from (select *, length(rtrim(csv_line, chr(13) || chr(10)))
+                           - length(replace(rtrim(csv_line, chr(13) || chr(10)), chr(10), '')) as spans
+                 from crmwh_csv_rejects)
+           group by line order by line""",
     )
     message = "header only, no records" if loaded + quarantined == 0 else ""
     return _Outcome(rows_in=loaded + quarantined, rows_loaded=loaded, rows_quarantined=quarantined, message=message)
@@ -273,6 +440,8 @@ def _lines_table(path: Path) -> pa.Table:
         is_utf8 = False
     buffer = np.frombuffer(data, dtype=np.uint8)
     starts = np.concatenate(([0], np.flatnonzero(buffer == 10) + 1)).astype(np.int64)
+    if data.startswith(UTF8_BOM):  # a byte-order mark belongs to the file, not to line 1's JSON
+        starts[0] = len(UTF8_BOM)
     if starts[-1] == len(data):
         starts = starts[:-1]
     offsets = np.append(starts, len(data)).astype(np.int64)
@@ -301,23 +470,53 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
                 select line_no, rtrim(coalesce(text, try(decode(bytes))), chr(13) || chr(10)) as text
                 from crmwh_jsonl_lines
             )
+            , checked as (
+                select line_no, text,
+                       case
+                           when text is null then 'INVALID_ENCODING'
+                           when not json_valid(text) then 'MALFORMED_JSON'
+                           when left(ltrim(text, ' ' || chr(9) || chr(13)), 1) <> '{' then 'NOT_AN_OBJECT'  -- valid JSON: '{' opens an object
+                       end as error
+                from decoded
+                where text is null or trim(text, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) <> ''
+            ), keyed as (
+                select line_no, text, error, case when error is null then json_keys(text) end as keys
+                from checked
+            )
+            -- Field names become (case-insensitive) column names: a record whose names clash
+            -- (the same name twice: which value counts is ambiguous), are empty or are reserved
+            -- is quarantined on its own, naming the field.
             select line_no, text,
                    case
-                       when text is null then 'INVALID_ENCODING'
-                       when not json_valid(text) then 'MALFORMED_JSON'
-                       when left(ltrim(text, ' ' || chr(9) || chr(13)), 1) <> '{' then 'NOT_AN_OBJECT'  -- valid JSON: '{' opens an object
-                   end as error
-            from decoded
-            where text is null or trim(text, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) <> ''
-            """
+                       when error is not null then error
+                       when len(keys) <> len(list_distinct(list_transform(keys, lambda k: lower(k))))
+                           then 'DUPLICATE_KEY'
+                       when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then 'EMPTY_FIELD_NAME'
+                       when list_has_any(list_transform(keys, lambda k: lower(k)), ?::varchar[])
+                           then 'RESERVED_FIELD_NAME'
+                   end as error,
+                   case
+                       when error is not null then null
+                       when len(keys) <> len(list_distinct(list_transform(keys, lambda k: lower(k))))
+                           then list_filter(keys, lambda k: len(list_filter(keys, lambda j: lower(j) = lower(k))) > 1)[1]
+                       when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then ''
+                       else list_filter(keys, lambda k: list_contains(?::varchar[], lower(k)))[1]
+                   end as bad_field
+            from keyed
+            """,
+            [list(RAW_METADATA_COLUMNS), list(RAW_METADATA_COLUMNS)],
         )
         quarantined = _quarantine_rows(
             ctx,
-            """select j.line_no, null, j.error,
+            """select j.line_no, j.bad_field, j.error,
                       case j.error
                           when 'INVALID_ENCODING' then 'line is not valid UTF-8'
                           when 'MALFORMED_JSON' then 'line is not valid JSON'
-                          else 'line is JSON but not an object'
+                          when 'NOT_AN_OBJECT' then 'line is JSON but not an object'
+                          when 'DUPLICATE_KEY' then 'field ' || to_json(j.bad_field)
+                               || ' appears twice in the record (names compare case-insensitively)'
+                          when 'EMPTY_FIELD_NAME' then 'a field of the record has an empty name'
+                          else 'field ' || to_json(j.bad_field) || ' is reserved for load metadata'
                       end,
                       coalesce(j.text, l.bytes::varchar)
                from crmwh_jsonl as j join crmwh_jsonl_lines as l using (line_no)
@@ -325,16 +524,21 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
         )
     finally:
         con.unregister("crmwh_jsonl_lines")
-    fields = [
-        row[0]
-        for row in con.execute(
-            """
-            select key from (
-                select unnest(json_keys(text)) as key, line_no from crmwh_jsonl where error is null
-            ) group by key order by min(line_no), key
-            """
-        ).fetchall()
-    ]
+    # Spellings of one name that differ only in case (``priority`` on one line, ``Priority`` on
+    # another) fill one column, named as first delivered; no record holds two of them.
+    spellings: dict[str, list[str]] = {}
+    for key, in con.execute(
+        """
+        select key from (
+            select unnest(json_keys(text)) as key, line_no from crmwh_jsonl where error is null
+        ) group by key order by min(line_no), key
+        """
+    ).fetchall():
+        spellings.setdefault(key.lower(), []).append(key)
+    known = set(ctx.contract.column_names) if ctx.contract else set()
+    for names in spellings.values():  # the contract's spelling names the column when delivered
+        names.sort(key=lambda name: name not in known)
+    fields = [names[0] for names in spellings.values()]
     missing = _missing_required(ctx.contract, fields) if fields else []
     if missing:
         reason = f"required field(s) {', '.join(missing)} absent from every record"
@@ -347,8 +551,14 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
     elif fields:
         _check_fields(fields)
         # One parse per line for all fields: extract a list of values, then index it.
-        paths = ", ".join(_json_path(name) for name in fields)
-        values = ", ".join(f"v[{position}]" for position in range(1, len(fields) + 1))
+        all_names = [name for names in spellings.values() for name in names]
+        paths = ", ".join(_json_path(name) for name in all_names)
+        values_list, position = [], 1
+        for names in spellings.values():
+            refs = [f"v[{position + offset}]" for offset in range(len(names))]
+            values_list.append(refs[0] if len(refs) == 1 else f"coalesce({', '.join(refs)})")
+            position += len(names)
+        values = ", ".join(values_list)
         loaded = _insert_raw(
             ctx,
             fields,
@@ -369,7 +579,9 @@ def _count_nonblank_lines(ctx: _Context) -> int:
     """Independent count of a JSON-lines file's records, for reconciliation."""
     count = 0
     with ctx.landed.path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle):
+            if number == 0 and line.startswith(UTF8_BOM):
+                line = line[len(UTF8_BOM):]
             if line.strip():
                 count += 1
     return count
@@ -383,11 +595,18 @@ def _load_parquet(ctx: _Context) -> _Outcome:
         metadata = pq.read_metadata(ctx.landed.path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _FileRejected("INVALID_PARQUET", f"not a readable Parquet file ({exc})") from None
-    fields = list(metadata.schema.to_arrow_schema().names)
+    arrow_schema = metadata.schema.to_arrow_schema()
+    fields = list(arrow_schema.names)
     _check_fields(fields)
     missing = _missing_required(ctx.contract, fields)
     path = str(ctx.landed.path)
-    casts = ", ".join(f"cast({quote_ident(name)} as varchar)" for name in fields)
+    # Nested values (struct, list, map) are kept as JSON text, like nested values in JSON lines;
+    # DuckDB's own rendering ({'a': 1}) is not JSON and quotes strings ambiguously.
+    casts = ", ".join(
+        f"to_json({quote_ident(field.name)})::varchar" if pa.types.is_nested(field.type)
+        else f"cast({quote_ident(field.name)} as varchar)"
+        for field in arrow_schema
+    )
     if missing:
         reason = f"required column(s) {', '.join(missing)} missing from the file"
         quarantined = _quarantine_rows(
@@ -469,9 +688,13 @@ def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: P
         outcome = _reject_whole_file(ctx, _FileRejected(
             "UNSUPPORTED_FORMAT",
             f"{landed.path.suffix or 'no extension'} is not a supported format (use .csv, .jsonl or .parquet)"))
+    elif landed.file_format != "parquet" and _starts_with(landed.path, UTF16_BOMS):
+        outcome = _reject_whole_file(ctx, _FileRejected(
+            "INVALID_ENCODING", f"the .{landed.file_format} file is UTF-16 (byte-order mark); re-export it as UTF-8"))
     elif landed.file_format != "parquet" and _looks_binary(landed.path):
         outcome = _reject_whole_file(ctx, _FileRejected(
-            "BINARY_FILE", f"binary content in a .{landed.file_format} file (NUL bytes); expected text"))
+            "BINARY_FILE",
+            f"binary content in a .{landed.file_format} file (NUL bytes); expected UTF-8 text (UTF-16 without a BOM looks like this too)"))
     else:
         try:
             outcome = _READERS[landed.file_format](ctx)

@@ -36,6 +36,10 @@ class IdentityScore:
     true_pairs: int
     predicted_pairs: int
     correct_pairs: int
+    # the same figures over customer records only (no calls, web visitors, registrations)
+    record_true_pairs: int = 0
+    record_predicted_pairs: int = 0
+    record_correct_pairs: int = 0
     links_by_reason: dict[str, int] = field(default_factory=dict)
     by_entity: list[tuple[str, str, int, int]] = field(default_factory=list)
 
@@ -52,11 +56,20 @@ class IdentityScore:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
+    @property
+    def record_precision(self) -> float:
+        return self.record_correct_pairs / self.record_predicted_pairs if self.record_predicted_pairs else 1.0
+
+    @property
+    def record_recall(self) -> float:
+        return self.record_correct_pairs / self.record_true_pairs if self.record_true_pairs else 1.0
+
     def report(self) -> str:
         lines = [
             f"source ids scored: {self.source_ids:,} (in truth and in the bridge), customers: {self.customers:,}",
             f"pairs: true {self.true_pairs:,}, predicted {self.predicted_pairs:,}, correct {self.correct_pairs:,}",
             f"precision {self.precision:.4f}  recall {self.recall:.4f}  F1 {self.f1:.4f}",
+            f"customer records only (no touchpoints): precision {self.record_precision:.4f}  recall {self.record_recall:.4f}",
             "links by match_reason:",
             *(f"  {reason:<26} {count:>8,}" for reason, count in self.links_by_reason.items()),
             "source ids by entity (scored, resolved to a customer):",
@@ -83,7 +96,7 @@ def score(con: duckdb.DuckDBPyConnection, truth: Path) -> IdentityScore:
     con.execute(
         """
         create or replace temp table identity_scored as
-        select t.system, t.entity, t.source_id, t.party_id,
+        select t.system, t.entity, t.source_id, t.party_id, b.record_role,
                case when b.customer_key is distinct from ? then b.customer_key end as customer_key
         from read_parquet(?) as t
         inner join core.bridge_customer_source_id as b
@@ -110,6 +123,9 @@ def score(con: duckdb.DuckDBPyConnection, truth: Path) -> IdentityScore:
         true_pairs=pairs("party_id"),
         predicted_pairs=pairs("customer_key", "customer_key is not null"),
         correct_pairs=pairs("customer_key, party_id", "customer_key is not null"),
+        record_true_pairs=pairs("party_id", "record_role = 'customer_record'"),
+        record_predicted_pairs=pairs("customer_key", "customer_key is not null and record_role = 'customer_record'"),
+        record_correct_pairs=pairs("customer_key, party_id", "customer_key is not null and record_role = 'customer_record'"),
         links_by_reason={str(reason): int(count) for reason, count in links},
         by_entity=[(str(s), str(e), int(n), int(r)) for s, e, n, r in by_entity],
     )

@@ -84,7 +84,7 @@ def score_customers(
     out = pd.DataFrame(
         {
             "customer_id": c["customer_id"].astype("string"),
-            "as_of_date": pd.Series([fit.summary.as_of] * len(c), dtype="object"),
+            "as_of_date": pd.Series(pd.Timestamp(fit.summary.as_of), index=c.index, dtype="datetime64[s]"),
             "repeat_purchases": c["frequency"].astype("int64"),
             "recency": c["recency"].astype("float64"),
             "tenure": c["T"].astype("float64"),

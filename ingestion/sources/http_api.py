@@ -214,7 +214,7 @@ def extract_api(
                     for number, record in enumerate(records, start=1):
                         if not isinstance(record, dict):
                             raise CrmwhError(f"{source}: GET {_shown(url)} record {number} is not a JSON object; check the API")
-                        handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+                        handle.write(_json_line(record))
                         handle.write("\n")
                         key = _order_key(record.get(cursor_field))
                         if key is not None and (best_key is None or key > best_key):
@@ -241,6 +241,20 @@ def extract_api(
     if best_value is not None and best_value != previous:
         cursors.set(system, entity, best_value)
     return ExtractResult(system, entity, night, rows, landed, [_shown(u) for _, u, _ in staged], best_value, previous, fetcher.requests)
+
+
+def _json_line(record: dict) -> str:
+    """One record as a JSON line, UTF-8 text as delivered.
+
+    A string with a lone surrogate (``"\\ud800"``: valid JSON, not encodable as UTF-8) would
+    crash the UTF-8 write; such a record keeps its escapes (``ensure_ascii``) instead.
+    """
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+    return line
 
 
 def _next_url(page: dict, url: str, first_url: str, origin: tuple[str, str], source: str) -> str | None:

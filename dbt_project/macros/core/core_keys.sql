@@ -42,9 +42,14 @@
     contract on DuckDB and PostgreSQL (md5() is text there, numbers widen, ...).
 -#}
 {% macro core_contract_select(relation_alias) -%}
-    {%- set columns = model.columns.values() | list -%}
-    {%- if columns | length == 0 -%}
-        {%- if execute -%}{{ exceptions.raise_compiler_error("core_contract_select: " ~ model.name ~ " has no columns in YAML") }}{%- endif -%}
+    {%- set node = model -%}
+    {%- set columns = node.columns.values() | list -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {#- a dbt unit test renders the model with the test as `model` (no columns, no graph):
+            select everything, the test compares the columns it names -#}
+        {{ relation_alias }}.*
+    {%- elif columns | length == 0 -%}
+        {%- if execute -%}{{ exceptions.raise_compiler_error("core_contract_select: " ~ node.name ~ " has no columns in YAML") }}{%- endif -%}
         *
     {%- else -%}
         {%- for column in columns %}
