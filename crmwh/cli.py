@@ -102,6 +102,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from crmwh.report import build_report
+
+    path = build_report(load_settings(), out_dir=Path(args.out).resolve() if args.out else None)
+    print(f"Report: {path}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from crmwh.reporting import print_status
 
@@ -157,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
     backfill.set_defaults(func=cmd_backfill)
+
+    report = sub.add_parser("report", help="write the HTML report with plots from the published warehouse")
+    report.add_argument("--out", help="folder to write to (default $CRMWH_HOME/reports)")
+    report.set_defaults(func=cmd_report)
 
     status = sub.add_parser("status", help="print the last nights from the audit tables")
     status.add_argument("--last", type=_positive, default=10)

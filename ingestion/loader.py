@@ -265,11 +265,13 @@ def _csv_shape(path: Path) -> _CsvShape:
                 if quotes_odd:
                     quoted_newlines = quoted_newlines or b"\n" in buf or b"\r" in buf
                     continue
+                if b"\r" not in buf:  # the usual case: LF only (two memchr scans)
+                    counts["lf"] += b"\n" in buf
+                    continue
                 crlf = buf.count(b"\r\n")
                 counts["crlf"] += crlf
                 counts["lf"] += buf.count(b"\n") - crlf
-                if b"\r" in buf:
-                    counts["cr"] += buf.count(b"\r") - crlf
+                counts["cr"] += buf.count(b"\r") - crlf
                 continue
             data = np.frombuffer(buf, dtype=np.uint8)
             quotes = np.flatnonzero(data == 34)

@@ -59,6 +59,7 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
     The warehouse is attached under its file's stem: its views name that catalog.
     """
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     con.execute(f"attach '{path}' as \"{path.stem}\" (read_only)")
     con.execute(f"use \"{path.stem}\"")
     return con
@@ -80,12 +81,12 @@ def _load_secrets(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select count(*) from pii").fetchone()[0]
 
 
-def _scan(con: duckdb.DuckDBPyConnection, schema: str) -> tuple[list[str], int]:
-    """Findings (one line each) over every column of every table/view in ``schema``, and columns scanned."""
+def _scan(con: duckdb.DuckDBPyConnection, schema: str, table_like: str = "%") -> tuple[list[str], int]:
+    """Findings (one line each) over every column of the tables/views of ``schema``, and columns scanned."""
     columns = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = ? order by 1, ordinal_position",
-        [schema]).fetchall()
+        "where table_catalog = current_database() and table_schema = ? and table_name like ? "
+        "order by 1, ordinal_position", [schema, table_like]).fetchall()
     findings = []
     for table, column, data_type in columns:
         values = f"(select distinct lower(trim(cast(\"{column}\" as varchar))) as v from {schema}.\"{table}\" " \
@@ -141,7 +142,7 @@ def test_no_personal_data_in_bi(published_warehouse: Settings) -> None:
         secrets = _load_secrets(con)
         assert secrets > 2000, f"only {secrets} personal values found in core/staging: is the scan reading them?"
         # Positive control: the same scan finds the clear text where it is allowed to be.
-        control, _ = _scan(con, "core")
+        control, _ = _scan(con, "core", "dim_customer")
         assert any(f.startswith("core.dim_customer.email:") for f in control), control
         assert any(f.startswith("core.dim_customer.phone_e164:") for f in control), control
         assert any(f.startswith("core.dim_customer.customer_name:") for f in control), control

@@ -21,7 +21,7 @@ def test_readme_contract_section_matches_the_contracts():
     assert "| `order_id` | varchar | yes |" in section
 
 
-@pytest.mark.parametrize("command", ["demo", "generate", "nightly", "backfill", "status", "bench"])
+@pytest.mark.parametrize("command", ["demo", "generate", "nightly", "backfill", "status", "bench", "report"])
 def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "crmwh.cli", command, "--help"], capture_output=True, text=True)
     assert result.returncode == 0
