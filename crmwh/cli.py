@@ -179,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--nights", type=_positive, default=3)
     bench.add_argument("--workdir", help="folder for the benchmark's files (default: a temporary folder)")
     bench.add_argument("--keep", action="store_true", help="keep the benchmark's files")
-    bench.add_argument("--parts", default="ingest,value",
-                       help="comma-separated: ingest (generate + ingest vs a DuckDB floor), "
-                            "value (customer-value model fit and scoring)")
+    bench.add_argument("--parts", default="ingest,dbt,value",
+                       help="comma-separated: ingest (generate + ingest vs a DuckDB floor), dbt (full build vs "
+                            "one incremental night), value (customer-value model fit and scoring)")
     bench.set_defaults(func=cmd_bench)
     return parser
 
