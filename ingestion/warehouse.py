@@ -142,9 +142,11 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, field_names: li
         columns += [f"{quote_ident(name)} varchar" for name in field_names if name not in RAW_METADATA_COLUMNS]
         con.execute(f"create table if not exists {qualified(table)} ({', '.join(columns)})")
         return
+    known = {name.lower() for name in existing}  # DuckDB identifiers are case-insensitive
     for field in field_names:
-        if field not in existing:
+        if field.lower() not in known:
             con.execute(f"alter table {qualified(table)} add column {quote_ident(field)} varchar")
+            known.add(field.lower())
 
 
 def ensure_contract_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
