@@ -1,1 +1,0 @@
-select 1 as crmwh_nothing_to_prepare
