@@ -16,7 +16,11 @@ from ingestion.loader import ReconciliationError, _Context, _Outcome, _reconcile
 from ingestion.night import load_night, load_system_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables
 
-NIGHT = date(2026, 11, 1)
+try:
+    from support.landing import NIGHT, drop, warehouse_connection
+except ImportError:
+    from tests.support.landing import NIGHT, drop, warehouse_connection
+
 ORDERS_HEADER = "order_id,customer_id,quote_id,employee_id,sales_channel,status,currency,order_date,updated_at\n"
 
 
@@ -26,18 +30,8 @@ def landing(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = connect(tmp_path / "crm.duckdb")
-    yield connection
-    connection.close()
-
-
-def drop(landing: Path, system: str, name: str, content: bytes | str, night: date = NIGHT) -> Path:
-    folder = landing / system / night.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return path
+def con(tmp_path: Path):
+    yield from warehouse_connection(tmp_path)
 
 
 def landed(landing: Path, path: Path, night: date = NIGHT) -> LandedFile:

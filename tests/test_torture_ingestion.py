@@ -41,11 +41,15 @@ from ingestion.sources.postgres import extract_table
 from ingestion.warehouse import connect, ensure_contract_raw_tables, qualified, quote_ident
 
 try:
+    from support.landing import NIGHT, drop, warehouse_connection
+except ImportError:
+    from tests.support.landing import NIGHT, drop, warehouse_connection
+
+try:
     from support.http_api_server import ApiServer
 except ImportError:  # tests/ became a package
     from tests.support.http_api_server import ApiServer
 
-NIGHT = date(2026, 11, 1)
 ORDERS = "order_id,customer_id,quote_id,employee_id,sales_channel,status,currency,order_date,updated_at"
 CALLS = "call_id,caller_phone,agent_id,direction,queue,outcome,ticket_id,started_at,duration_seconds,updated_at"
 BYOD = "customer_id,order_id,order_date,amount"
@@ -408,17 +412,7 @@ CASES = {
 
 @pytest.fixture()
 def con(tmp_path: Path):
-    connection = connect(tmp_path / "crm.duckdb")
-    yield connection
-    connection.close()
-
-
-def drop(landing: Path, system: str, name: str, content: bytes | str, night: date = NIGHT) -> Path:
-    folder = landing / system / night.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return path
+    yield from warehouse_connection(tmp_path)
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
