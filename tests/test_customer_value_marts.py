@@ -8,6 +8,7 @@ orders below are small enough to check by hand.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from pathlib import Path
 
@@ -98,9 +99,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def _customers(settings: Settings, night: dt.date = NIGHT) -> pd.DataFrame:
-    return _frame(settings, f"""
-        select * from marts.customer_value where as_of_date = date '{night}' order by customer_id""").set_index(
-        "customer_id")
+    """The night's rows indexed by the source's id (`shop:A`); customer_id is core's resolved key."""
+    frame = _frame(settings, f"""
+        select b.source_system || ':' || b.source_id as source_key, c.*
+        from marts.customer_value as c
+        left join core.bridge_customer_source_id as b
+            on b.customer_key = c.customer_id and b.source_entity = 'customers' and b.source_system = 'shop'
+        where c.as_of_date = date '{night}' order by source_key""")
+    assert frame["source_key"].notna().all() and frame["source_key"].is_unique
+    return frame.set_index("source_key")
 
 
 @pytest.mark.slow
@@ -108,6 +115,9 @@ def test_byod_orders_give_customer_value_for_the_night(built: Settings) -> None:
     cv = _customers(built)
     # D's only order is in an unknown currency: excluded, so D has no row.
     assert list(cv.index) == ["shop:A", "shop:B", "shop:C", "shop:E", "shop:F", "shop:G", "shop:H"]
+    # customer_id is the integrated customer of core.dim_customer, not the source's id.
+    keys = _frame(built, "select customer_key from core.dim_customer")["customer_key"]
+    assert cv["customer_id"].isin(keys).all() and not cv["customer_id"].str.startswith("shop:").any()
     # A: margins 40 + 80 - 20 (refund) + 30 = 130; the refund is not a purchase.
     assert cv.loc["shop:A", "historical_value"] == pytest.approx(130.0)
     assert cv.loc["shop:A", "purchase_frequency"] == 3
@@ -126,9 +136,9 @@ def test_byod_orders_give_customer_value_for_the_night(built: Settings) -> None:
     assert cv["p_alive"].between(0, 1).all()
     assert (cv["current_value"] >= 0).all() and (cv["potential_value"] >= 0).all()
     assert cv["current_value"].sum() > 0
-    # No order lines in a BYOD file: no cross-buying breadth, no cross-sell; referrals unknown.
+    # No order lines in a BYOD file: no cross-buying breadth, no cross-sell; no CRM account: referrals unknown.
     assert cv["cross_buy_breadth"].isna().all() and (cv["cross_sell_value"] == 0).all()
-    assert cv["referral_count"].isna().all()
+    assert cv["referral_count"].isna().all() and (cv["referral_potential_value"] == 0).all()
     # G bought twice in the last three weeks, E four times over the year: recent beats lapsed.
     assert cv.loc["shop:G", "r_score"] == 5 and cv.loc["shop:G", "p_alive"] > cv.loc["shop:A", "p_alive"] * 0.99
     assert cv.loc["shop:E", "f_score"] == 5
@@ -240,3 +250,106 @@ def test_scores_carry_one_fit_for_both_tables() -> None:
     assert len(params) == 7 and params["n_customers"].tolist() == [3] * 4 + [2] * 3
     empty = params_from_scores(scores.iloc[0:0], "2026-07-01")
     assert set(empty["status"]) == {"no_customers"} and empty["value"].isna().all()
+
+
+# Referrals: CRM accounts name who referred them; ERP customers are the same companies (same phone,
+# name and city), so the bridge maps both to one customer and ERP orders give the referred their value.
+CRM_ACCOUNTS = [
+    {"account_id": "ACC-1", "account_name": "Alpha GmbH", "account_type": "business", "phone": "+49 30 1111111",
+     "city": "Berlin", "country": "DE", "created_at": "2025-11-21T09:00:00Z", "updated_at": "2025-11-21T09:00:00Z"},
+    {"account_id": "ACC-2", "account_name": "Beta GmbH", "account_type": "business", "phone": "+49 30 2222222",
+     "city": "Berlin", "country": "DE", "referred_by_account_id": "ACC-1",
+     "created_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:00:00Z"},
+    # created after the night: not a referral yet
+    {"account_id": "ACC-3", "account_name": "Gamma GmbH", "account_type": "business", "phone": "+49 30 3333333",
+     "city": "Hamburg", "country": "DE", "referred_by_account_id": "ACC-1",
+     "created_at": "2026-12-01T09:00:00Z", "updated_at": "2026-12-01T09:00:00Z"},
+    # referred but never bought: counts, with value 0
+    {"account_id": "ACC-4", "account_name": "Delta AG", "account_type": "business", "city": "Munich", "country": "DE",
+     "referred_by_account_id": "ACC-1", "created_at": "2026-06-01T09:00:00Z", "updated_at": "2026-06-01T09:00:00Z"},
+]
+ERP_CUSTOMERS = """customer_id,customer_name,customer_type,phone,city,country,created_at,updated_at
+C1,Alpha GmbH,business,+49 30 1111111,Berlin,DE,2025-11-22T00:00:00Z,2025-11-22T00:00:00Z
+C2,Beta GmbH,business,+49 30 2222222,Berlin,DE,2026-03-02T00:00:00Z,2026-03-02T00:00:00Z
+"""
+ERP_ORDERS = """order_id,customer_id,status,currency,order_date,updated_at
+O1,C1,invoiced,EUR,2026-05-01,2026-05-01T00:00:00Z
+O2,C2,invoiced,EUR,2026-04-01,2026-04-01T00:00:00Z
+"""
+ERP_LINES = [  # O1: margin 100 - 40 = 60 for Alpha; O2: 2 x (50 - 20) = 60 for Beta
+    {"order_line_id": "L1", "order_id": "O1", "product_id": "P1", "quantity": "1", "unit_price": "100.00",
+     "unit_cost": "40.00", "updated_at": "2026-05-01T00:00:00Z"},
+    {"order_line_id": "L2", "order_id": "O2", "product_id": "P1", "quantity": "2", "unit_price": "50.00",
+     "unit_cost": "20.00", "updated_at": "2026-04-01T00:00:00Z"},
+]
+
+
+@pytest.mark.slow
+def test_referrals_from_crm_accounts(tmp_path: Path, built: Settings) -> None:
+    import json
+
+    settings = _settings(tmp_path / "home")
+    shutil.copytree(built.work_dir, settings.work_dir, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
+    crm = settings.landing_dir / "crm" / NIGHT.isoformat()
+    erp = settings.landing_dir / "erp" / NIGHT.isoformat()
+    crm.mkdir(parents=True)
+    erp.mkdir(parents=True)
+    (crm / "accounts.jsonl").write_text("".join(json.dumps(a) + "\n" for a in CRM_ACCOUNTS))
+    (erp / "customers.csv").write_text(ERP_CUSTOMERS)
+    (erp / "orders.csv").write_text(ERP_ORDERS)
+    pd.DataFrame(ERP_LINES).to_parquet(erp / "order_lines.parquet", index=False)
+    con = duckdb.connect(str(settings.build_db_path))
+    try:
+        load_night(con, settings.landing_dir, NIGHT)
+    finally:
+        con.close()
+    # new identities: dim_customer too (the bridge's relationship test reads it)
+    _build(settings, NIGHT, select=f"{CV_MODELS} +dim_customer")
+    cv = _frame(settings, f"""
+        select b.source_id as account_id, c.*
+        from marts.customer_value as c
+        inner join core.bridge_customer_source_id as b
+            on b.customer_key = c.customer_id and b.source_system = 'crm' and b.source_entity = 'accounts'
+        where c.as_of_date = date '{NIGHT}'""").set_index("account_id")
+    # ACC-1 (Alpha, ERP C1) referred Beta (margin 60) and Delta (no orders); Gamma came after the night.
+    assert sorted(cv.index) == ["ACC-1", "ACC-2"]
+    alpha, beta = cv.loc["ACC-1"], cv.loc["ACC-2"]
+    assert alpha["historical_value"] == pytest.approx(60.0) and beta["historical_value"] == pytest.approx(60.0)
+    assert (alpha["referral_count"], beta["referral_count"]) == (2, 0)
+    assert alpha["referral_value"] == pytest.approx(60.0) and beta["referral_value"] == pytest.approx(0.0)
+    # lambda = 2 referrals in the last year / 3 CRM customers (Alpha, Beta, Delta); avg referred value (60 + 0) / 2.
+    lam = 2 / 3
+    assert alpha["referral_rate"] == pytest.approx((2 + lam) / (1 + 365 / 365.25))
+    tenure_beta = (NIGHT - dt.date(2026, 3, 1)).days / 365.25
+    assert beta["referral_rate"] == pytest.approx((0 + lam) / (1 + tenure_beta))
+    for row in (alpha, beta):
+        expected = (row["referral_rate"] * row["horizon_weeks"] / 52 * row["p_alive"] * 30.0
+                    * (1 - 1.1 ** -1) / math.log(1.1))
+        assert row["referral_potential_value"] == pytest.approx(expected)
+    assert (cv["potential_value"] - cv["cross_sell_value"] - cv["activation_value"]
+            - cv["referral_potential_value"]).abs().max() < 1e-9
+
+
+@pytest.mark.slow
+def test_measures_and_satisfaction_loyalty_trend(built: Settings) -> None:
+    cv = _customers(built)
+    measures = _frame(built, f"select * from marts.customer_measures where as_of_date = date '{NIGHT}'")
+    assert sorted(measures["customer_id"]) == sorted(cv["customer_id"])
+    merged = measures.merge(cv[["customer_id", "value_group"]], on="customer_id", suffixes=("", "_cv"))
+    assert (merged["value_group"] == merged["value_group_cv"]).all()
+    per_year = {"loyal": 12, "repeat": 6, "prospective": 24, "ordinary": 4}
+    assert (merged["contacts_per_year"] == merged["value_group"].map(per_year)).all()
+    assert (merged["contact_interval_days"] == (365 / merged["contacts_per_year"]).round()).all()
+    # An orders file alone: no campaign or interaction history, so no channel to recommend.
+    assert measures["best_channel"].isna().all() and (measures["campaign_sends"] == 0).all()
+    trend = _frame(built, "select * from marts.satisfaction_loyalty_trend where dimension = 'all' order by month")
+    feb = trend[trend["month"] == pd.Timestamp("2026-02-01")].iloc[0]
+    # February: B's first purchase, E's repeat (first in December 2025).
+    assert (feb["purchasing_customers"], feb["repeat_customers"]) == (2, 1)
+    assert feb["repeat_purchase_rate"] == pytest.approx(0.5)
+    assert (trend["n_rated_tickets"] == 0).all() and trend["avg_satisfaction_score"].isna().all()
+    # Every customer is in exactly one value group: the groups add up to "all" each month.
+    groups = _frame(built, """
+        select month, sum(purchasing_customers) as n from marts.satisfaction_loyalty_trend
+        where dimension = 'value_group' group by month order by month""")
+    assert groups["n"].tolist() == trend["purchasing_customers"].tolist()

@@ -77,3 +77,15 @@
         else 'Lost'
     end
 {%- endmacro %}
+
+{#- Money in the reporting currency, rounded to cents as an exact decimal: sums of
+    decimals do not depend on the order DuckDB's threads add rows in, so a re-run of
+    a night gives bit-identical marts (sums of doubles do not). -#}
+{% macro cv_cents(expr) -%}
+    cast(round({{ expr }}, 2) as numeric(18, 2))
+{%- endmacro %}
+
+{#- A double made exact (fixed scale) before it is summed, for the same reason. -#}
+{% macro cv_exact(expr, scale=6) -%}
+    cast({{ expr }} as numeric(38, {{ scale }}))
+{%- endmacro %}

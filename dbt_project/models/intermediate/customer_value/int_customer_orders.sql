@@ -1,8 +1,9 @@
 {#-
     One row per order of every source that sells, in the order's own currency.
-    The only place that knows where orders come from: to key orders on the
-    resolved customer (core.dim_customer) instead of the source's id, change
-    the `customer_key` CTE and nothing else.
+    The only place that knows where orders come from. customer_id is the
+    resolved customer (core.dim_customer.customer_key, via
+    core.bridge_customer_source_id); source_system + source_customer_id keep
+    the source's own id for traceability.
 -#}
 with erp_lines as (
     select
@@ -52,13 +53,19 @@ orders as (
 ),
 
 customer_key as (
-    -- For now the source's own id, prefixed by system (erp:C0001, shop:42).
-    -- Later: join core.dim_customer's source-id map here and select its key.
+    -- The resolved customer (core.dim_customer.customer_key) of each source's customer id:
+    -- ERP orders by ('erp', 'customers', customer_id), bring-your-own orders by
+    -- (<system>, 'customers', customer_id); the identity models register both.
+    -- An id the bridge does not know (it should not happen) keeps '<system>:<id>' so no order is lost.
     select
-        source_system,
-        source_customer_id,
-        source_system || ':' || source_customer_id as customer_id
+        ids.source_system,
+        ids.source_customer_id,
+        coalesce(b.customer_key, ids.source_system || ':' || ids.source_customer_id) as customer_id
     from (select distinct source_system, source_customer_id from orders) as ids
+    left join {{ ref('bridge_customer_source_id') }} as b
+        on b.source_system = ids.source_system
+        and b.source_entity = 'customers'
+        and b.source_id = ids.source_customer_id
 )
 
 select

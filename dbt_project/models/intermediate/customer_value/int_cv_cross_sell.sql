@@ -89,7 +89,7 @@ candidates as (
 best as (
     select
         customer_id,
-        sum(expected_annual_margin) as cross_sell_annual_margin,
+        sum({{ cv_exact('expected_annual_margin') }}) as cross_sell_annual_margin,
         -- deterministic tie-break by category name (re-running a night gives identical rows)
         min(case when rn = 1 then category end) as next_best_category
     from (

@@ -23,12 +23,14 @@ def model(dbt, session):
         .filter("order_kind = 'purchase'")
         .aggregate(
             "customer_id, cast(order_date as timestamp) as order_date, "
-            "sum(revenue_eur) as amount, sum(margin_eur) as margin",
+            "cast(sum(revenue_eur) as double) as amount, cast(sum(margin_eur) as double) as margin",
             "customer_id, order_date",
         )
         .arrow()
         .read_all()
         .to_pandas()
+        # Same input order every run: the fit's floating-point result depends on it.
+        .sort_values(["customer_id", "order_date"], kind="stable", ignore_index=True)
     )
     return score_customers(
         purchases,

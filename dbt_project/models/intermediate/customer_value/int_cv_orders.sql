@@ -13,7 +13,7 @@
     A missing currency is taken as the reporting currency (currency_defaulted).
 -#}
 with fx as (
-    select upper(currency) as currency, cast(eur_per_unit as double) as rate
+    select upper(currency) as currency, cast(eur_per_unit as numeric(18, 6)) as rate
     from {{ ref('fx_rates') }}
 ),
 
@@ -60,9 +60,9 @@ select
         when revenue < 0 then 'refund'
         else 'zero'
     end as order_kind,
-    cast(revenue * fx_rate as double) as revenue_eur,
-    cast(coalesce(cost, 0) * fx_rate as double) as cost_eur,
-    cast((revenue - coalesce(cost, 0)) * fx_rate as double) as margin_eur,
+    {{ cv_cents('revenue * fx_rate') }} as revenue_eur,
+    {{ cv_cents('coalesce(cost, 0) * fx_rate') }} as cost_eur,
+    {{ cv_cents('(revenue - coalesce(cost, 0)) * fx_rate') }} as margin_eur,
     cost is null as cost_missing,
     {{ cv_as_of_date() }} as as_of_date
 from classified

@@ -37,17 +37,17 @@ now_groups as (
         dimension,
         grp,
         count(*) as n_customers,
-        sum(historical_value) as historical_value,
-        sum(current_value) as current_value,
-        sum(potential_value) as potential_value,
-        sum(lifetime_value) as lifetime_value,
-        avg(p_alive) as avg_p_alive
+        sum({{ cv_exact('historical_value') }}) as historical_value,
+        sum({{ cv_exact('current_value') }}) as current_value,
+        sum({{ cv_exact('potential_value') }}) as potential_value,
+        sum({{ cv_exact('lifetime_value') }}) as lifetime_value,
+        sum({{ cv_exact('p_alive', 12) }}) / nullif(count(p_alive), 0) as avg_p_alive
     from now_rows
     group by dimension, grp
 ),
 
 prev_groups as (
-    select dimension, grp, count(*) as n_customers, sum(lifetime_value) as lifetime_value
+    select dimension, grp, count(*) as n_customers, sum({{ cv_exact('lifetime_value') }}) as lifetime_value
     from prev_rows
     group by dimension, grp
 ),

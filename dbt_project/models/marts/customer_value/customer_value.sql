@@ -50,6 +50,10 @@ scored as (
         x.primary_category,
         x.cross_sell_annual_margin,
         x.next_best_category,
+        rf.referral_count,
+        rf.referral_value,
+        rf.referral_rate,
+        rf.avg_referred_value,
         st.as_of_date,
         st.horizon_weeks,
         st.discount_rate,
@@ -62,6 +66,7 @@ scored as (
     cross join settings as st
     left join {{ ref('int_cv_customer_scores') }} as s on s.customer_id = o.customer_id
     left join {{ ref('int_cv_cross_sell') }} as x on x.customer_id = o.customer_id
+    left join {{ ref('int_cv_referrals') }} as rf on rf.customer_id = o.customer_id
 ),
 
 valued as (
@@ -75,6 +80,9 @@ valued as (
         {{ cv_number_var('cv_activation_success_rate', 0.10) }} * (1.0 - coalesce(p_alive, 1.0))
             * coalesce(expected_purchases_if_alive, 0) * coalesce(expected_avg_spend, 0) * margin_ratio
             * discount_factor as activation_value,
+        -- expected referrals in the horizon (alive customers only) x average value of a referred customer
+        coalesce(referral_rate, 0) * (horizon_weeks / 52.0) * coalesce(p_alive, 1.0)
+            * coalesce(avg_referred_value, 0) * discount_factor as referral_potential_value,
         last_purchase_date > as_of_date - {{ cv_number_var('cv_active_days', 365) }} as is_active
     from scored
 ),
@@ -86,7 +94,7 @@ thresholds as (
         coalesce(median(current_value) filter (where is_active), 0)
         {%- else -%}max(cast({{ cv_number_var('cv_current_value_threshold', none) }} as double)){%- endif %} as current_threshold,
         {% if pot_threshold is none -%}
-        coalesce(median(cross_sell_value + activation_value) filter (where is_active), 0)
+        coalesce(median(cross_sell_value + activation_value + referral_potential_value) filter (where is_active), 0)
         {%- else -%}max(cast({{ cv_number_var('cv_potential_value_threshold', none) }} as double)){%- endif %} as potential_threshold
     from valued
 ),
@@ -94,7 +102,7 @@ thresholds as (
 ranked as (
     select
         v.*,
-        cross_sell_value + activation_value as potential_value,
+        cross_sell_value + activation_value + referral_potential_value as potential_value,
         -- quintiles by rank: equal values share a score (unlike ntile, which splits ties arbitrarily)
         1 + cast(floor(5.0 * (rank() over (order by recency_days desc) - 1) / count(*) over ()) as integer) as r_score,
         1 + cast(floor(5.0 * (rank() over (order by n_purchases) - 1) / count(*) over ()) as integer) as f_score,
@@ -133,15 +141,16 @@ select
     cast(n_purchases as bigint) as purchase_frequency,
     cast(tenure_days as integer) as tenure_days,
     cast(cross_buy_breadth as integer) as cross_buy_breadth,
-    cast(null as integer) as referral_count,
-    cast(null as double) as referral_value,
+    cast(referral_count as integer) as referral_count,
+    cast(referral_value as double) as referral_value,
     cast(expected_purchases as double) as expected_purchases_horizon,
     cast(expected_purchases_if_alive as double) as expected_purchases_if_alive,
     cast(expected_avg_spend as double) as expected_avg_spend,
     cast(expected_margin_per_purchase as double) as expected_margin_per_purchase,
     cast(cross_sell_value as double) as cross_sell_value,
     cast(activation_value as double) as activation_value,
-    cast(0 as double) as referral_potential_value,
+    cast(referral_potential_value as double) as referral_potential_value,
+    cast(referral_rate as double) as referral_rate,
     cast(primary_category as varchar) as primary_category,
     cast(next_best_category as varchar) as next_best_category,
     cast(r_score as integer) as r_score,
