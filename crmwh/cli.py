@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from crmwh.config import load_settings
+from crmwh.config import Settings, load_settings
 from crmwh.errors import CrmwhError
 from crmwh.progress import progress
 
@@ -52,6 +52,7 @@ def _run_nights(nights: list[date]) -> list[tuple[date, str]]:
     settings = load_settings()
     outcomes = []
     for number, night in enumerate(nights, start=1):
+        _refuse_out_of_order(settings, night)
         log_path = settings.work_dir / "logs" / f"crm_nightly_{night.isoformat()}.log"
         progress(f"night {night} ({number}/{len(nights)}): running the crm_nightly DAG (log: {log_path})")
         state = run_night(settings, night, log_path=log_path)
@@ -64,6 +65,16 @@ def _run_nights(nights: list[date]) -> list[tuple[date, str]]:
                 f"(task log: {log_path}; `crmwh status` lists the nights)"
             )
     return outcomes
+
+
+def _refuse_out_of_order(settings: Settings, night: date) -> None:
+    """Refuse before starting Airflow what ``begin`` would refuse anyway (a one-line message, no DAG run)."""
+    if not settings.build_db_path.exists():
+        return
+    from crmwh.pipeline.steps import check_night_order, warehouse
+
+    with warehouse(settings) as con:
+        check_night_order(con, night)
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
 """crm_nightly: land, load, reconcile each source system; dbt staging; gates; dbt warehouse; gates; publish.
 
 Thin by design: every task calls a function of ``crmwh.pipeline.steps`` that tests call directly.
+
+Params: ``as_of_date`` (empty = the logical date) and ``scale`` (informational). ``begin`` waits
+up to ``CRMWH_SOURCE_WAIT_SECONDS`` (default 0) for the night's landing folders, then fails, and
+refuses a night older than the last published one unless that night was published before.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, timedelta
 
-from airflow.sdk import Asset, dag, get_current_context, task, task_group
+from airflow.sdk import Asset, Param, dag, get_current_context, task, task_group
 
 from crmwh.pipeline import steps
 from crmwh.pipeline.notify import on_task_failure
@@ -17,9 +21,24 @@ RETRIES = int(os.environ.get("CRMWH_TASK_RETRIES", "2"))
 PUBLISHED_WAREHOUSE = Asset(name="crm_warehouse", uri="file:///crmwh/warehouse/crm.duckdb")
 
 
+PARAMS = {
+    "as_of_date": Param(
+        None, type=["null", "string"], format="date",
+        description="The night to build (YYYY-MM-DD); empty = the run's logical date.",
+    ),
+    "scale": Param(
+        None, type=["null", "string"], enum=[None, "xs", "s", "m", "l"],
+        description="Informational: the simulated data scale this run is expected to load "
+                    "(`crmwh generate --scale` writes the extracts; the DAG never generates data).",
+    ),
+}
+
+
 def _night_and_run() -> tuple[date, str]:
+    """The night this run builds: the ``as_of_date`` param when given, else the logical date."""
     context = get_current_context()
-    return date.fromisoformat(context["ds"]), context["run_id"]
+    as_of = (context.get("params") or {}).get("as_of_date")
+    return date.fromisoformat(as_of or context["ds"]), context["run_id"]
 
 
 @dag(
@@ -29,6 +48,7 @@ def _night_and_run() -> tuple[date, str]:
     catchup=False,
     max_active_runs=1,
     tags=["crmwh"],
+    params=PARAMS,
     default_args={
         "retries": RETRIES,
         "retry_delay": timedelta(seconds=float(os.environ.get("CRMWH_RETRY_DELAY_SECONDS", "60"))),

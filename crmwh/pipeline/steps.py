@@ -6,9 +6,12 @@ can call the same functions without Airflow.
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Iterator, ParamSpec, TypeVar
 
 import duckdb
@@ -81,21 +84,90 @@ def _detail(result: Any) -> str | None:
     return None
 
 
+def source_wait_seconds() -> float:
+    """How long ``begin`` waits for a night's landing folders (``CRMWH_SOURCE_WAIT_SECONDS``; 0 = fail at once)."""
+    text = os.environ.get("CRMWH_SOURCE_WAIT_SECONDS", "0").strip() or "0"
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise CrmwhError(f"CRMWH_SOURCE_WAIT_SECONDS must be a number of seconds, not {text!r}") from None
+    if seconds < 0:
+        raise CrmwhError(f"CRMWH_SOURCE_WAIT_SECONDS must be 0 or more, not {text!r}")
+    return seconds
+
+
+def wait_for_landed_night(landing_dir: Path, night: date, wait_seconds: float,
+                          poll_seconds: float = 1.0) -> list[str]:
+    """The systems that delivered ``night``, polling up to ``wait_seconds`` for the first folder to appear.
+
+    A sensor in the DAG would hold a worker slot the same way under ``dag.test()``; polling
+    here keeps one code path for the CLI, ``airflow dags test`` and the scheduler.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return require_landed_night(landing_dir, night)
+        except CrmwhError as exc:
+            if time.monotonic() >= deadline:
+                if wait_seconds > 0:
+                    raise CrmwhError(f"waited {wait_seconds:g} s: {exc}") from None
+                raise
+        time.sleep(max(0.0, min(poll_seconds, deadline - time.monotonic())))
+
+
+def last_published_night(con: duckdb.DuckDBPyConnection) -> date | None:
+    return con.execute("select max(logical_date) from audit.nights where published").fetchone()[0]
+
+
+def check_night_order(con: duckdb.DuckDBPyConnection, night: date) -> None:
+    """Refuse a night older than the newest published one, unless it is a re-run of a published night.
+
+    The build database accumulates raw loads and incremental models in night order; loading an
+    older, never-loaded night after a newer one would rewind history under the newer night's
+    data. Re-running a night that was already published is safe (loads are idempotent).
+    """
+    latest = last_published_night(con)
+    if latest is None or night >= latest:
+        return
+    published_before = con.execute(
+        "select count(*) from audit.nights where logical_date = ? and published", [night]
+    ).fetchone()[0]
+    if published_before:
+        return
+    raise CrmwhError(
+        f"night {night} is older than the last published night {latest} and was never published: "
+        f"nights must run in date order; run it in a fresh CRMWH_HOME with `crmwh backfill --start {night} "
+        f"--end {latest}`, or drop its files into night {latest + timedelta(days=1)} instead"
+    )
+
+
 def begin_night(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Open the night's audit row and check that sources arrived; fail clearly if none did."""
+    """Open the night's audit row, refuse out-of-order nights, and check that sources arrived.
+
+    Sources missing: wait up to ``CRMWH_SOURCE_WAIT_SECONDS`` for them, then fail clearly.
+    """
     settings = settings or load_settings()
     with warehouse(settings) as con:
         audit.start_night(con, night, run_id)
-        pulled = sorted(load_source_configs(settings))  # these land their own folders in this run
         try:
-            systems = require_landed_night(settings.landing_dir, night)
+            check_night_order(con, night)
+            wait_seconds = source_wait_seconds()
         except CrmwhError as exc:
-            if not pulled:
-                audit.record_step(con, night, run_id, "begin", "failed", audit.utcnow(), str(exc))
-                raise
-            systems = []
-        systems = sorted(set(systems) | set(pulled))
-        audit.record_step(con, night, run_id, "begin", "success", audit.utcnow(), f"systems: {', '.join(systems)}")
+            audit.record_step(con, night, run_id, "begin", "failed", audit.utcnow(), str(exc))
+            raise
+    pulled = sorted(load_source_configs(settings))  # these land their own folders in this run
+    started = audit.utcnow()
+    try:
+        systems = wait_for_landed_night(settings.landing_dir, night, 0 if pulled else wait_seconds)
+    except CrmwhError as exc:
+        if not pulled:
+            with warehouse(settings) as con:
+                audit.record_step(con, night, run_id, "begin", "failed", started, str(exc))
+            raise
+        systems = []
+    systems = sorted(set(systems) | set(pulled))
+    with warehouse(settings) as con:
+        audit.record_step(con, night, run_id, "begin", "success", started, f"systems: {', '.join(systems)}")
     return {"systems": systems}
 
 
