@@ -154,7 +154,8 @@
 
 {#-
     A staging model: the valid rows, latest version per key (latest updated_at;
-    ties broken by _night, _load_id, _record_number, all descending).
+    ties broken by _night, _loaded_at (a corrected file re-delivered for the same
+    night wins), _load_id, _record_number, all descending).
 -#}
 {% macro crmwh_stage(source_name, table_name) -%}
     {%- set typed_sql = crmwh_typed_select(source_name, table_name) -%}
@@ -164,7 +165,7 @@
         {%- set spec = crmwh_source_spec(source_name, table_name) -%}
         {%- set order_by = [] -%}
         {%- if spec.updated_at -%}{%- do order_by.append(adapter.quote(spec.updated_at) ~ ' desc nulls last') -%}{%- endif -%}
-        {%- do order_by.extend(['"_night" desc', '"_load_id" desc', '"_record_number" desc']) -%}
+        {%- do order_by.extend(['"_night" desc', '"_loaded_at" desc', '"_load_id" desc', '"_record_number" desc']) -%}
         with typed as (
             {{ typed_sql | indent(12) }}
         ),
