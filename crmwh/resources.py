@@ -6,7 +6,10 @@ An installed wheel carries them under ``crmwh/_bundled``; a source checkout
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from crmwh.errors import CrmwhError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -20,6 +23,14 @@ def resource_dir(name: str) -> Path:
 
 
 def dbt_project_dir() -> Path:
+    """The dbt project the night builds: ``$CRMWH_DBT_PROJECT_DIR`` (a team's own copy or
+    extension of the shipped project) or the one that ships with crmwh."""
+    override = os.environ.get("CRMWH_DBT_PROJECT_DIR")
+    if override:
+        path = Path(override).expanduser().resolve()
+        if not (path / "dbt_project.yml").is_file():
+            raise CrmwhError(f"CRMWH_DBT_PROJECT_DIR={override}: no dbt_project.yml there; unset it or fix the path")
+        return path
     return resource_dir("dbt_project")
 
 

@@ -48,13 +48,18 @@ def test_dagbag_imports_without_errors_or_warnings(home):
 
 
 @pytest.mark.slow
-def test_airflow_dags_test_runs_a_night_and_publishes(home):
-    night = date(2026, 11, 21)
+def test_airflow_dags_test_runs_an_xs_night_and_publishes(home):
+    """`airflow dags test` (the CLI, as an operator runs it) on one night of simulated xs data,
+    plus a bring-your-own orders file under a system of its own."""
+    from crmwh.simulator import generate
+
+    night = date(2026, 11, 1)
+    generate(scale="xs", nights=1, out_dir=home / "landing", start=night)
     folder = home / "landing" / "shop" / night.isoformat()
     folder.mkdir(parents=True)
     (folder / "orders.csv").write_text(
         "customer_id,order_id,order_date,amount,cost\n"
-        "C1,O1,2026-10-01,120.00,70.00\nC1,O2,2026-11-01,80.00,50.00\nC2,O3,2026-11-10,60.00,20.00\n"
+        "C1,O1,2026-10-01,120.00,70.00\nC1,O2,2026-10-21,80.00,50.00\nC2,O3,2026-10-10,60.00,20.00\n"
         "C3,O4,not-a-date\n"
     )
     settings = load_settings()
@@ -70,5 +75,12 @@ def test_airflow_dags_test_runs_a_night_and_publishes(home):
         assert con.execute(
             "select rows_in, rows_loaded, rows_quarantined from audit.load_ledger where source_system = 'shop'"
         ).fetchall() == [(4, 3, 1)]
+        systems = con.execute(
+            "select source_system from audit.load_ledger group by 1 having sum(rows_loaded) > 0 order by 1"
+        ).fetchall()
+        assert systems == [("callcenter",), ("crm",), ("erp",), ("helpdesk",), ("shop",)]
+        assert con.execute("select count(*) from audit.load_ledger where rows_in <> rows_loaded + rows_quarantined"
+                           ).fetchone()[0] == 0
+        assert con.execute("select count(distinct value_group) from marts.customer_value").fetchone()[0] == 4
     finally:
         con.close()
