@@ -110,6 +110,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     nights = nights_in(settings.landing_dir)[-args.nights:]
     _run_nights(nights)
     print_night_summary(settings, nights)
+    from crmwh.report import build_report
+
+    progress("writing the HTML report from the published warehouse")
+    print(f"Report:               {build_report(settings)}")
     return 0
 
 

@@ -45,6 +45,8 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = crmwh(home, "demo", "--scale", "xs", "--nights", str(NIGHTS))
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Published warehouse:" in result.stdout
+    report = Path(result.stdout.split("Report:", 1)[1].split()[0])
+    assert report.is_file() and report.stat().st_size > 1_000_000  # plotly inlined: opens offline
     return home
 
 
