@@ -22,6 +22,11 @@ from ingestion.contracts import Column
 from crmwh.resources import dbt_project_dir
 from ingestion.warehouse import ensure_contract_raw_tables, ensure_raw_table
 
+try:
+    from support.raw_to_postgres import copy_raw_to_postgres
+except ImportError:
+    from tests.support.raw_to_postgres import copy_raw_to_postgres
+
 PROJECT = dbt_project_dir()
 DBT = Path(sys.executable).parent / "dbt"
 
@@ -219,36 +224,6 @@ def test_raw_rows_reconcile(built: tuple[Path, str]) -> None:
     assert all(row[-1] for row in rows.values())
 
 
-def _copy_raw_to_postgres(database: Path, dsn: str) -> None:
-    """Recreate the seeded DuckDB raw tables, rows included, in PostgreSQL (same names and types)."""
-    import psycopg
-    from psycopg import sql
-
-    source = duckdb.connect(str(database), read_only=True)
-    try:
-        tables = [row[0] for row in source.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw' order by 1").fetchall()]
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("create schema if not exists raw")
-            for table in tables:
-                columns = source.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = 'raw' and table_name = ? order by ordinal_position", [table]).fetchall()
-                ddl = sql.SQL("create table raw.{} ({})").format(
-                    sql.Identifier(table),
-                    sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind.lower())) for name, kind in columns),
-                )
-                conn.execute(ddl)
-                rows = source.execute(f'select * from raw."{table}"').fetchall()
-                if rows:
-                    insert = sql.SQL("insert into raw.{} values ({})").format(
-                        sql.Identifier(table), sql.SQL(", ").join(sql.Placeholder() for _ in columns))
-                    with conn.cursor() as cursor:
-                        cursor.executemany(insert, rows)
-    finally:
-        source.close()
-
-
 @pytest.mark.slow
 def test_same_staging_builds_on_postgres(built: tuple[Path, str], postgres_server, tmp_path: Path) -> None:
     """Portability: the same project, same raw rows, same staged/quarantined/reconciled results on PostgreSQL."""
@@ -256,7 +231,7 @@ def test_same_staging_builds_on_postgres(built: tuple[Path, str], postgres_serve
 
     database, _ = built
     dsn = postgres_server.create_database("crmwh_staging")
-    _copy_raw_to_postgres(database, dsn)
+    copy_raw_to_postgres(database, dsn, tmp_path)
     env = {
         **os.environ,
         "CRMWH_DBT_TARGET": "postgres",
