@@ -638,18 +638,25 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
     return con.execute("select count(*) from audit.load_ledger where load_id = ?", [load_id]).fetchall()[0][0] > 0
 
 
-def _reconcile(ctx: _Context, outcome: _Outcome, independent_rows_in: int | None) -> None:
+def count_load_rows(con: duckdb.DuckDBPyConnection, load_id: str, raw_table: str | None) -> tuple[int, int]:
+    """Rows of one load that its raw table and the quarantine really hold (not what the ledger says)."""
     in_raw = 0
-    if outcome.rows_loaded or ctx.con.execute(
-        "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?",
-        [ctx.raw_table],
+    if raw_table and con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name || '.' || table_name = ?",
+        [raw_table],
     ).fetchall()[0][0]:
-        in_raw = ctx.con.execute(
-            f"select count(*) from {qualified(ctx.raw_table)} where _load_id = ?", [ctx.load_id]
+        in_raw = con.execute(
+            f"select count(*) from {qualified(raw_table)} where _load_id = ?", [load_id]
         ).fetchall()[0][0]
-    in_quarantine = ctx.con.execute(
-        "select count(*) from quarantine.load_rejects where load_id = ?", [ctx.load_id]
+    in_quarantine = con.execute(
+        "select count(*) from quarantine.load_rejects where load_id = ?", [load_id]
     ).fetchall()[0][0]
+    return in_raw, in_quarantine
+
+
+def _reconcile(ctx: _Context, outcome: _Outcome, independent_rows_in: int | None) -> None:
+    in_raw, in_quarantine = count_load_rows(ctx.con, ctx.load_id, ctx.raw_table)
     problems = []
     if outcome.rows_in != outcome.rows_loaded + outcome.rows_quarantined:
         problems.append(f"rows in {outcome.rows_in} != loaded {outcome.rows_loaded} + quarantined {outcome.rows_quarantined}")

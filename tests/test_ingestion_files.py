@@ -257,3 +257,19 @@ def test_night_files_order_and_entity_names(landing):
     files = night_files(landing, "helpdesk", NIGHT)
     assert [(f.entity, f.path.name) for f in files] == [
         ("requesters", "Requesters.jsonl"), ("tickets", "tickets.page-0001.jsonl"), ("tickets", "tickets.page-0002.jsonl")]
+
+
+def test_nightly_reconcile_step_catches_a_ledger_that_disagrees_with_the_tables(tmp_path):
+    from crmwh.config import Settings
+    from crmwh.pipeline import steps
+
+    settings = Settings(home=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "wh" / "crm.duckdb",
+                        work_dir=tmp_path / "work")
+    drop(settings.landing_dir, "shop", "orders.csv", "customer_id,order_id,order_date,amount\nC1,O1,2026-10-01,5\nC2\n")
+    steps.load_system(system="shop", night=NIGHT, run_id="r1", settings=settings)
+    assert steps.reconcile_system(system="shop", night=NIGHT, run_id="r1", settings=settings)["files"] == 1
+    con = connect(settings.build_db_path)
+    con.execute("update audit.load_ledger set rows_loaded = 2, rows_quarantined = 0")  # what a lost row looks like
+    con.close()
+    with pytest.raises(CrmwhError, match=r"ledger loaded 2/table 1, ledger quarantined 0/table 1"):
+        steps.reconcile_system(system="shop", night=NIGHT, run_id="r1", settings=settings)

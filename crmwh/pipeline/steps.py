@@ -24,6 +24,7 @@ from crmwh.pipeline.publish import publish
 from crmwh.sources_config import load_source_configs
 from ingestion.contracts import known_systems
 from ingestion.landing import write_source_note
+from ingestion.loader import count_load_rows
 from ingestion.sources.cursors import CursorStore
 from ingestion.sources.http_api import extract_api
 from ingestion.sources.postgres import extract_table
@@ -253,15 +254,7 @@ def reconcile_system(*, system: str, night: date, run_id: str, settings: Setting
         ).fetchall()
         problems = []
         for load_id, location, raw_table, rows_in, rows_loaded, rows_quarantined in rows:
-            quarantined = con.execute(
-                "select count(*) from quarantine.load_rejects where load_id = ?", [load_id]
-            ).fetchone()[0]
-            loaded = 0
-            if raw_table and rows_loaded:
-                schema, table = raw_table.split(".", 1)
-                loaded = con.execute(
-                    f'select count(*) from "{schema}"."{table}" where _load_id = ?', [load_id]
-                ).fetchone()[0]
+            loaded, quarantined = count_load_rows(con, load_id, raw_table)
             if rows_in != rows_loaded + rows_quarantined or loaded != rows_loaded or quarantined != rows_quarantined:
                 problems.append(f"{location}: in {rows_in}, ledger loaded {rows_loaded}/table {loaded}, "
                                 f"ledger quarantined {rows_quarantined}/table {quarantined}")
