@@ -37,14 +37,14 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def floor_read(landing_dir: Path, db_path: Path) -> Timing:
-    """Read every landed file once into a plain table."""
+def floor_read(landing_dir: Path, db_path: Path, nights: list | None = None) -> Timing:
+    """Read every landed file (of ``nights``, default all) once into a plain table."""
     con = duckdb.connect(str(db_path))
     readers = {"csv": "read_csv(?, all_varchar = true)", "jsonl": "read_json(?, format = 'newline_delimited', ignore_errors = true)",
                "parquet": "read_parquet(?)"}
     rows = 0
     started = time.perf_counter()
-    for number, night in enumerate(nights_in(landing_dir)):
+    for number, night in enumerate(nights if nights is not None else nights_in(landing_dir)):
         for system in systems_in(landing_dir):
             if not (landing_dir / system / night.isoformat()).is_dir():
                 continue
@@ -71,7 +71,7 @@ def ingest(landing_dir: Path, db_path: Path) -> Timing:
 
 
 CUSTOMERS_BY_SCALE = {"xs": 1_000, "s": 10_000, "m": 100_000, "l": 1_000_000}
-PARTS = ("ingest", "dbt", "value")
+PARTS = ("ingest", "dbt", "value", "night")
 
 
 def bench_value_models(scale: str) -> dict[str, float]:
@@ -91,7 +91,7 @@ def run_bench(scale: str, nights: int, workdir: Path | None = None, keep: bool =
     root = workdir or Path(tempfile.mkdtemp(prefix=f"crmwh-bench-{scale}-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        if "ingest" in parts or "dbt" in parts:
+        if {"ingest", "dbt", "night"} & set(parts):
             figures.update(generate_landing(scale, nights, root / "landing"))
         if "ingest" in parts:
             figures.update(bench_ingest(scale, nights, root, figures["generate_seconds"]))
@@ -99,6 +99,10 @@ def run_bench(scale: str, nights: int, workdir: Path | None = None, keep: bool =
             figures.update(bench_dbt_builds(root))
         if "value" in parts:
             figures.update(bench_value_models(scale))
+        if "night" in parts:
+            from crmwh.bench_night import bench_nights
+
+            figures.update(bench_nights(root))
     finally:
         if not keep and workdir is None:
             shutil.rmtree(root, ignore_errors=True)

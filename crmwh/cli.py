@@ -146,6 +146,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from crmwh.privacy.erase import erase
+
+    print(erase(load_settings(), customer=args.customer, source_id=args.source_id, progress=progress).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmwh",
@@ -189,15 +196,25 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--last", type=_positive, default=10)
     status.set_defaults(func=cmd_status)
 
-    bench = sub.add_parser("bench", help="print benchmark figures: generate and ingest speed vs a DuckDB floor")
+    bench = sub.add_parser("bench", help="print benchmark figures: whole nights stage by stage vs a DuckDB floor, "
+                                         "ingest, dbt and customer-value models")
     bench.add_argument("--scale", choices=SCALES, default="s")
     bench.add_argument("--nights", type=_positive, default=3)
     bench.add_argument("--workdir", help="folder for the benchmark's files (default: a temporary folder)")
     bench.add_argument("--keep", action="store_true", help="keep the benchmark's files")
-    bench.add_argument("--parts", default="ingest,dbt,value",
-                       help="comma-separated: ingest (generate + ingest vs a DuckDB floor), dbt (full build vs "
-                            "one incremental night), value (customer-value model fit and scoring)")
+    bench.add_argument("--parts", default="night,value",
+                       help="comma-separated: night (a full-build night and an incremental night through every "
+                            "pipeline step: time per stage, rows/s, peak RSS, night / floor), ingest (every "
+                            "night's ingest vs a DuckDB floor), dbt (dbt full build vs one incremental night vs "
+                            "full refresh), value (customer-value model fit and scoring at the scale's customers)")
     bench.set_defaults(func=cmd_bench)
+
+    erase = sub.add_parser("erase", help="erase one customer's personal data from every layer and the landed "
+                                         "files, keeping the de-identified facts")
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--customer", help="customer_key from core.dim_customer")
+    who.add_argument("--source-id", help="one source record: <system>:<entity>:<id> or <system>:<id>")
+    erase.set_defaults(func=cmd_erase)
     return parser
 
 

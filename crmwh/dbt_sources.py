@@ -73,7 +73,7 @@ ACCEPTED_VALUES: dict[tuple[str, str, str], list] = {
     ("erp", "employees", "role"): [
         "sales_rep", "sales_manager", "service_agent", "technician", "marketing", "manager",
     ],
-    ("erp", "employees", "department"): ["sales", "marketing", "service", "field_service", "engineering", "finance"],
+    ("erp", "employees", "department"): ["sales", "marketing", "service", "service_l2", "field_service", "engineering", "billing", "finance"],
     ("erp", "opportunities", "stage"): _OPPORTUNITY_STAGES,
     ("erp", "opportunity_stage_history", "from_stage"): _OPPORTUNITY_STAGES,
     ("erp", "opportunity_stage_history", "to_stage"): _OPPORTUNITY_STAGES,

@@ -1,4 +1,5 @@
-"""crm_nightly: land, load, reconcile each source system; dbt staging; gates; dbt warehouse; gates; publish.
+"""crm_nightly: land, load, reconcile each source system; dbt staging; gates; dbt warehouse; gates;
+publish; report; finish (audit).
 
 Thin by design: every task calls a function of ``crmwh.pipeline.steps`` that tests call directly.
 
@@ -18,6 +19,11 @@ from crmwh.pipeline import steps
 from crmwh.pipeline.notify import on_task_failure
 
 RETRIES = int(os.environ.get("CRMWH_TASK_RETRIES", "2"))
+# One DuckDB build file has one writer: every task runs in a one-slot pool, so parallel system
+# tasks, and a backfill beside a scheduled run, take turns instead of failing on the file lock.
+# Create it once: `airflow pools set crmwh_warehouse 1 "crmwh build database"` (docker-compose's
+# airflow-init does). `airflow dags test` / `crmwh nightly` run tasks one by one and need no pool.
+WAREHOUSE_POOL = os.environ.get("CRMWH_AIRFLOW_POOL", "crmwh_warehouse")
 PUBLISHED_WAREHOUSE = Asset(name="crm_warehouse", uri="file:///crmwh/warehouse/crm.duckdb")
 
 
@@ -50,6 +56,7 @@ def _night_and_run() -> tuple[date, str]:
     tags=["crmwh"],
     params=PARAMS,
     default_args={
+        "pool": WAREHOUSE_POOL,
         "retries": RETRIES,
         "retry_delay": timedelta(seconds=float(os.environ.get("CRMWH_RETRY_DELAY_SECONDS", "60"))),
         "retry_exponential_backoff": True,
@@ -111,6 +118,11 @@ def crm_nightly() -> None:
         night, run_id = _night_and_run()
         return steps.publish_warehouse(night=night, run_id=run_id)
 
+    @task(retries=0)
+    def report() -> dict:
+        night, run_id = _night_and_run()
+        return steps.write_report(night=night, run_id=run_id)
+
     @task(trigger_rule="all_done", retries=0)
     def finish() -> dict:
         night, run_id = _night_and_run()
@@ -121,7 +133,7 @@ def crm_nightly() -> None:
     staged = dbt_layer("staging")
     started >> ingested
     ingested >> staged
-    staged >> quality_gate("staging") >> dbt_layer("warehouse") >> quality_gate("marts") >> publish() >> finish()
+    staged >> quality_gate("staging") >> dbt_layer("warehouse") >> quality_gate("marts") >> publish() >> report() >> finish()
 
 
 nightly_dag = crm_nightly()

@@ -40,10 +40,13 @@ def test_dagbag_imports_without_errors_or_warnings(home):
     for system in ("crm", "erp", "helpdesk", "callcenter"):
         assert {f"{system}.land", f"{system}.load_raw", f"{system}.reconcile"} <= task_ids
     assert {"begin", "load_other_systems", "dbt_staging", "gates_staging", "dbt_warehouse", "gates_marts",
-            "publish", "finish"} <= task_ids
+            "publish", "report", "finish"} <= task_ids
     assert dag.get_task("publish").upstream_task_ids == {"gates_marts"}
+    assert dag.get_task("report").upstream_task_ids == {"publish"}
+    assert dag.get_task("finish").upstream_task_ids == {"report"}
     assert dag.get_task("finish").trigger_rule == "all_done"
     assert dag.get_task("erp.load_raw").retries >= 1
+    assert {task.pool for task in dag.tasks} == {"crmwh_warehouse"}
     assert "expression='0 2 * * *'" in repr(dag.timetable)
 
 
@@ -84,3 +87,5 @@ def test_airflow_dags_test_runs_an_xs_night_and_publishes(home):
         assert con.execute("select count(distinct value_group) from marts.customer_value").fetchone()[0] == 4
     finally:
         con.close()
+    report = settings.reports_dir / f"crmwh_report_{night.isoformat()}.html"
+    assert report.stat().st_size > 100_000, "the report task should write the night's HTML report"

@@ -83,6 +83,8 @@ def test_services_are_the_documented_airflow_3_set_plus_postgres_and_bi(services
     assert "TriggererJob" in services["airflow-triggerer"]["healthcheck"]["test"][-1]
     assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     assert services["airflow-init"]["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    # The DAG's tasks run in a one-slot pool (one writer of the DuckDB build file): init creates it.
+    assert 'airflow pools set "$${CRMWH_AIRFLOW_POOL:-crmwh_warehouse}" 1' in services["airflow-init"]["command"][-1]
 
 
 def test_airflow_runs_local_executor_on_postgres(services: dict[str, Any]) -> None:

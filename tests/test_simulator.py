@@ -261,3 +261,74 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
         generate("xxl", 1, tmp_path)
     with pytest.raises(CrmwhError, match="nights"):
         generate("xs", 0, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory) -> tuple[Path, object]:
+    """xs forced into 4 shards of 250 parties (scale l is sharded the same way by default)."""
+    out = tmp_path_factory.mktemp("sharded")
+    messages: list[str] = []
+    result = generate("xs", 2, out, seed=7, dirty_share=0.0, shard_size=300, progress=messages.append)
+    assert sum(m.startswith("shard ") for m in messages) == 4
+    return out, result
+
+
+def _csv_union(out: Path, entity: str) -> list[dict]:
+    rows = []
+    for path in sorted(out.glob(f"erp/*/{entity}.*csv")):
+        rows += _read(path)
+    return rows
+
+
+def test_sharded_run_writes_reference_once_and_one_file_per_shard(sharded):
+    from ingestion.landing import night_files
+
+    out, result = sharded
+    night1 = out / "erp" / START.isoformat()
+    assert [p.name for p in night1.glob("products*")] == ["products.csv"]
+    assert [p.name for p in night1.glob("employees*")] == ["employees.csv"]
+    assert sorted(p.name for p in night1.glob("orders*")) == [f"orders.part-000{k}.csv" for k in (1, 2, 3, 4)]
+    assert sorted(p.name for p in (out / "crm" / START.isoformat()).glob("leads*"))[0] == "leads.part-0001.page-0001.jsonl"
+    assert {f.entity for f in night_files(out, "erp", START) if f.path.name.startswith("order")} == {"orders", "order_lines"}
+    assert result.rows("erp", "orders", 1) == sum(len(_read(p)) for p in night1.glob("orders.*.csv"))
+
+
+def test_sharded_ids_are_disjoint_and_references_resolve(sharded):
+    out, _ = sharded
+    customers = _csv_union(out, "customers")
+    customer_ids = {r["customer_id"] for r in customers}
+    first_versions = {(r["customer_id"], r["created_at"]) for r in customers}
+    assert len(first_versions) == len(customer_ids)  # one customer id is never two different records
+    orders = _csv_union(out, "orders")
+    order_shards = {r["order_id"]: r["order_id"][2:4] for r in orders}
+    assert len(set(order_shards.values())) == 4  # every shard's tag shows up
+    assert all(r["customer_id"] in customer_ids for r in orders)
+    employees = {r["employee_id"] for r in _csv_union(out, "employees")}
+    assert all(r["employee_id"] in employees for r in orders if r["employee_id"])
+    requesters, tickets = set(), []
+    for night in (1, 2):
+        for path in _night_dir(out, "helpdesk", night).glob("requesters.*.jsonl"):
+            requesters |= {r["requester_id"] for r in _read(path)}
+        for path in _night_dir(out, "helpdesk", night).glob("tickets.*.jsonl"):
+            tickets += _read(path)
+    assert tickets and all(t["requester_id"] in requesters for t in tickets)
+    truth = pq.read_table(out / "_truth" / "identities.parquet").to_pylist()
+    by_id = {(t["entity"], t["source_id"]): t["party_id"] for t in truth}
+    assert len(by_id) == len(truth)
+    assert all(("customers", c) in by_id for c in customer_ids)
+    # parties are numbered globally: each party's customer ids all come from one shard
+    shards_of_party: dict[str, set[str]] = {}
+    for (entity, source_id), party in by_id.items():
+        if entity == "customers":
+            shards_of_party.setdefault(party, set()).add(source_id[1:3])
+    assert len(shards_of_party) > 400 and all(len(s) == 1 for s in shards_of_party.values())
+
+
+def test_sharded_dirty_run_lists_its_defects_in_existing_files(tmp_path):
+    out = tmp_path / "dirty_sharded"
+    result = generate("xs", 1, out, seed=5, dirty_share=0.05, shard_size=500)
+    dirt = pq.read_table(out / "_truth" / "dirt.parquet").to_pylist()
+    assert result.dirt_rows == len(dirt) > 0
+    assert {d["kind"] for d in dirt} >= {"duplicate", "orphan_reference", "malformed_line"}
+    assert all((out / d["file"]).is_file() for d in dirt)
+    assert any(".part-0002." in d["file"] for d in dirt)

@@ -62,8 +62,39 @@ def record_step(
     )
 
 
+def close_abandoned_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Give a verdict to runs that died without one (SIGKILL, OOM, power loss), found when a new run starts.
+
+    Nights run one at a time, so a row still ``running`` belongs to a run that never reached
+    ``finish``; without this it says "running" forever (and is copied into every later published
+    file). A run killed inside ``publish`` after it wrote its verdict but before the publish step
+    was recorded claims ``published``: it is marked failed too (the last good file was kept,
+    or, if the kill came after the atomic replace, a later run republished the night).
+    A run still alive that this misjudges rewrites its own row in ``finish_night``.
+    """
+    reason = f"the run ended without a verdict (killed or crashed); found when run {run_id} started"
+    con.execute(
+        "update audit.nights set status = 'failed', reason = ?, finished_at = ? "
+        "where status = 'running' and run_id <> ?",
+        [reason, utcnow(), run_id],
+    )
+    con.execute(
+        """update audit.nights set status = 'failed', published = false, reason = ?
+           where published and run_id <> ? and not exists (
+               select 1 from audit.night_steps s
+               where s.run_id = audit.nights.run_id and s.logical_date = audit.nights.logical_date
+                 and s.step = 'publish' and s.status = 'success')
+             and exists (
+               select 1 from audit.night_steps s
+               where s.run_id = audit.nights.run_id and s.logical_date = audit.nights.logical_date)""",
+        [f"the run ended inside publish without recording it (killed or crashed); found when run {run_id} started",
+         run_id],
+    )
+
+
 def start_night(con: duckdb.DuckDBPyConnection, night: date, run_id: str) -> None:
     ensure_audit_tables(con)
+    close_abandoned_runs(con, run_id)
     con.execute("delete from audit.nights where logical_date = ? and run_id = ? and status = 'running'", [night, run_id])
     con.execute(
         "insert into audit.nights values (?, ?, 'running', false, null, null, null, null, ?, null)",

@@ -21,6 +21,7 @@ from crmwh.errors import CrmwhError
 from crmwh.pipeline import audit
 from crmwh.pipeline.dbt_runner import run_dbt
 from crmwh.pipeline.publish import publish
+from crmwh.privacy.erase import apply_erasure_list
 from crmwh.sources_config import load_source_configs
 from ingestion.contracts import known_systems
 from ingestion.landing import write_source_note
@@ -201,6 +202,8 @@ def load_system(*, system: str, night: date, run_id: str, settings: Settings | N
                 progress: Progress | None = None) -> dict[str, Any]:
     settings = settings or load_settings()
     with warehouse(settings) as con:
+        # People erased earlier (`crmwh erase`) stay erased: scrub their values from tonight's files first.
+        apply_erasure_list(con, settings.landing_dir, system, night)
         load = load_system_night(con, settings.landing_dir, system, night, progress)
     files = len(load.results)
     return {
@@ -308,6 +311,15 @@ def publish_warehouse(*, night: date, run_id: str, settings: Settings | None = N
         audit.finish_night(con, night, run_id, status="success", published=True, reason=None)
     path = publish(settings, tag=night.isoformat())
     return {"path": str(path), "detail": f"published {path}"}
+
+
+@audited("report")
+def write_report(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The HTML report (plots) from the warehouse just published; runs only after a publish."""
+    from crmwh.report import build_report  # plotly is only needed here
+
+    path = build_report(settings or load_settings())
+    return {"path": str(path), "detail": f"report {path}"}
 
 
 def finish_night(*, night: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:

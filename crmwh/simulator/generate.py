@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from crmwh.errors import CrmwhError
 from crmwh.simulator.common import SCALES, Clock, rng_for
-from crmwh.simulator.world import build_world
+from crmwh.simulator.world import build_world, build_world_from
+from crmwh.simulator import shards as sharding
 from crmwh.simulator import writers
 from ingestion.contracts import all_systems
 
@@ -64,8 +65,13 @@ class GenerateResult:
 
 def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, seed: int = 42,
              dirty_share: float = 0.02, history_days: int = 730, progress: Callable[[str], None] | None = None,
-             page_size: int = DEFAULT_PAGE_SIZE, drift_night: int = DEFAULT_DRIFT_NIGHT) -> GenerateResult:
-    """Write ``nights`` nights of extracts for crm, erp, helpdesk and callcenter into ``out_dir``."""
+             page_size: int = DEFAULT_PAGE_SIZE, drift_night: int = DEFAULT_DRIFT_NIGHT,
+             shard_size: int | None = None) -> GenerateResult:
+    """Write ``nights`` nights of extracts for crm, erp, helpdesk and callcenter into ``out_dir``.
+
+    Populations larger than ``shard_size`` parties (default ``shards.SHARD_SIZE``) are simulated in
+    shards one after the other, so memory stays bounded (see ``crmwh.simulator.shards``).
+    """
     if scale not in SCALES:
         raise CrmwhError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
     if nights < 1:
@@ -74,11 +80,16 @@ def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, 
         raise CrmwhError(f"--dirty must be between 0 and 0.3, got {dirty_share}")
     if history_days < 30:
         raise CrmwhError(f"history must be at least 30 days, got {history_days}")
+    shard_size = sharding.SHARD_SIZE if shard_size is None else shard_size
+    if shard_size < 1:
+        raise CrmwhError(f"shard size must be at least 1 party, got {shard_size}")
     say = progress or (lambda _msg: None)
     start = start or DEFAULT_START
     out_dir = Path(out_dir)
     clock = Clock(start, history_days, nights)
     say(f"simulating {SCALES[scale]:,} parties ({scale}), {history_days} days of history and {nights} night(s)")
+    if SCALES[scale] > shard_size:
+        return _generate_sharded(SCALES[scale], shard_size, clock, out_dir, seed, dirty_share, page_size, drift_night, say)
     world, _ctx = build_world(scale, seed, clock)
     contracts = all_systems()
     result = GenerateResult(out_dir, start, nights)
@@ -88,20 +99,7 @@ def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, 
     prepared = {}
     for system in SIMULATED_SYSTEMS:
         for entity in contracts[system].entities:
-            table = world[(system, entity)]
-            t = table.column("_t").to_numpy()
-            day = np.floor(t).astype(np.int64)
-            keep = day <= clock.last_day
-            table, day = table.filter(pa.array(keep)), day[keep]
-            deliver = day.copy()
-            if dirty_share > 0 and nights > 1:
-                rng = rng_for(seed, "late", system, entity)
-                cand = (day >= clock.start_day) & (day < clock.last_day)
-                late = cand & (rng.random(day.size) < dirty_share / 6)
-                if cand.any() and not late.any():
-                    late[rng.choice(np.flatnonzero(cand))] = True  # every entity shows the defect at least once
-                deliver = np.where(late, np.minimum(day + rng.integers(1, 4, day.size), clock.last_day), day)
-            prepared[(system, entity)] = (table, day, deliver)
+            prepared[(system, entity)] = _prepare(world.pop((system, entity)), clock, seed, dirty_share, system, entity)
     for night in range(1, nights + 1):
         night_day = clock.start_day + night - 1
         night_date = clock.night_date(night).isoformat()
@@ -120,7 +118,33 @@ def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, 
     truth.mkdir(parents=True, exist_ok=True)
     identities = _identities(world, prepared, _ctx)
     pq.write_table(identities, truth / "identities.parquet")
-    dirt_table = pa.table({
+    dirt_table = _dirt_table(dirt)
+    pq.write_table(dirt_table, truth / "dirt.parquet")
+    result.dirt_rows, result.identity_rows = dirt_table.num_rows, identities.num_rows
+    say(f"wrote {result.total_rows:,} records, {dirt_table.num_rows:,} injected defects, truth in {truth}")
+    return result
+
+
+def _prepare(table: pa.Table, clock: Clock, seed: int, dirty_share: float, system: str, entity: str,
+             keys: tuple = ()) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Versions up to the last night, their change day and delivery day (late arrivals decided once per entity)."""
+    t = table.column("_t").to_numpy()
+    day = np.floor(t).astype(np.int64)
+    keep = day <= clock.last_day
+    table, day = table.filter(pa.array(keep)), day[keep]
+    deliver = day.copy()
+    if dirty_share > 0 and clock.nights > 1:
+        rng = rng_for(seed, "late", system, entity, *keys)
+        cand = (day >= clock.start_day) & (day < clock.last_day)
+        late = cand & (rng.random(day.size) < dirty_share / 6)
+        if cand.any() and not late.any():
+            late[rng.choice(np.flatnonzero(cand))] = True  # every entity shows the defect at least once
+        deliver = np.where(late, np.minimum(day + rng.integers(1, 4, day.size), clock.last_day), day)
+    return table, day, deliver
+
+
+def _dirt_table(dirt: list[dict]) -> pa.Table:
+    return pa.table({
         "night": pa.array([d["night"] for d in dirt], pa.int32()),
         "system": pa.array([d["system"] for d in dirt], pa.string()),
         "entity": pa.array([d["entity"] for d in dirt], pa.string()),
@@ -129,10 +153,100 @@ def generate(scale: str, nights: int, out_dir: Path, start: date | None = None, 
         "kind": pa.array([d["kind"] for d in dirt], pa.string()),
         "detail": pa.array([d["detail"] for d in dirt], pa.string()),
     })
-    pq.write_table(dirt_table, truth / "dirt.parquet")
-    result.dirt_rows, result.identity_rows = dirt_table.num_rows, identities.num_rows
-    say(f"wrote {result.total_rows:,} records, {dirt_table.num_rows:,} injected defects, truth in {truth}")
+
+
+IDENTITY_SCHEMA = pa.schema([("system", pa.string()), ("entity", pa.string()), ("source_id", pa.string()),
+                             ("party_id", pa.string()), ("party_type", pa.string()), ("person_id", pa.string())])
+
+
+def _generate_sharded(n_parties: int, shard_size: int, clock: Clock, out_dir: Path, seed: int, dirty_share: float,
+                      page_size: int, drift_night: int, say: Callable[[str], None]) -> GenerateResult:
+    """Like ``generate``, one shard of parties at a time: shared reference data first, then each shard's files.
+
+    Each shard writes its own file per night and entity (``orders.part-0003.csv``,
+    ``leads.part-0003.page-0001.jsonl``), and its truth rows are appended to the
+    ``_truth`` Parquet files before the shard is freed.
+    """
+    plan = sharding.plan_shards(n_parties, shard_size, seed)
+    say(f"{len(plan)} shards of up to {shard_size:,} parties, written one after the other")
+    contracts = all_systems()
+    result = GenerateResult(out_dir, clock.start, clock.nights)
+    _clean(out_dir, clock)
+    truth = out_dir / "_truth"
+    truth.mkdir(parents=True, exist_ok=True)
+    counts: dict[tuple[int, str, str], list[int]] = {}
+    dirt_writer = pq.ParquetWriter(truth / "dirt.parquet", _dirt_table([]).schema)
+    identity_writer = pq.ParquetWriter(truth / "identities.parquet", IDENTITY_SCHEMA)
+    try:
+        staff, products = sharding.build_shared(seed, n_parties, clock)
+        reference = {("erp", name): table for name, table in sharding.reference_tables(seed, clock, staff, products).items()}
+        dirt: list[dict] = []
+        _write_all_nights(reference, contracts, clock, out_dir, seed, dirty_share, page_size, drift_night, dirt, counts)
+        result.dirt_rows += len(dirt)
+        dirt_writer.write_table(_dirt_table(dirt))
+        del reference
+        for shard in plan:
+            ctx = sharding.shard_ctx(shard, clock, staff, products)
+            world = build_world_from(ctx)
+            for name in sharding.REFERENCE_ENTITIES:
+                del world[("erp", name)]  # written once above
+            dirt = []
+            prepared = _write_all_nights(world, contracts, clock, out_dir, seed, dirty_share, page_size, drift_night,
+                                         dirt, counts, shard)
+            identities = _identities(None, prepared, ctx).cast(IDENTITY_SCHEMA)
+            identity_writer.write_table(identities)
+            dirt_writer.write_table(_dirt_table(dirt))
+            result.identity_rows += identities.num_rows
+            result.dirt_rows += len(dirt)
+            del world, prepared, ctx, identities, dirt
+            rows = sum(v[0] for (_n, _s, _e), v in counts.items())
+            say(f"shard {shard.index + 1}/{shard.count} ({shard.n_parties:,} parties) written: {rows:,} records so far")
+    finally:
+        dirt_writer.close()
+        identity_writer.close()
+    for night in range(1, clock.nights + 1):
+        night_date = clock.night_date(night).isoformat()
+        rows_tonight = 0
+        for system in SIMULATED_SYSTEMS:
+            for entity in contracts[system].entities:
+                if (night, system, entity) in counts:
+                    rows, files = counts[(night, system, entity)]
+                    result.counts.append({"night": night, "date": night_date, "system": system, "entity": entity,
+                                          "rows": rows, "files": files})
+                    rows_tonight += rows
+        say(f"night {night}/{clock.nights} ({night_date}): {rows_tonight:,} records")
+    say(f"wrote {result.total_rows:,} records, {result.dirt_rows:,} injected defects, truth in {truth}")
     return result
+
+
+def _write_all_nights(world: dict, contracts: dict, clock: Clock, out_dir: Path, seed: int, dirty_share: float,
+                      page_size: int, drift_night: int, dirt: list, counts: dict,
+                      shard: sharding.Shard | None = None) -> dict:
+    """Write every night of the entities in ``world`` (emptied on the way); returns the prepared tables."""
+    keys = () if shard is None else ("shard", shard.index)
+    part = "" if shard is None else shard.part
+    prepared = {}
+    for system in SIMULATED_SYSTEMS:
+        for entity in contracts[system].entities:
+            if (system, entity) in world:
+                table, day, deliver = _prepare(world.pop((system, entity)), clock, seed, dirty_share, system, entity, keys)
+                if shard is not None:
+                    table = sharding.tag_ids(table, shard.tag)
+                prepared[(system, entity)] = (table, day, deliver)
+    for night in range(1, clock.nights + 1):
+        night_day = clock.start_day + night - 1
+        for system in SIMULATED_SYSTEMS:
+            for entity, contract in contracts[system].entities.items():
+                if (system, entity) not in prepared:
+                    continue
+                table, day, deliver = prepared[(system, entity)]
+                rows, files = _write_night(system, entity, contract, table, day, deliver, night, night_day, clock, out_dir,
+                                           seed, dirty_share, page_size, drift_night, dirt, part, keys)
+                if files:
+                    total = counts.setdefault((night, system, entity), [0, 0])
+                    total[0] += rows
+                    total[1] += files
+    return prepared
 
 
 def _clean(out_dir: Path, clock: Clock) -> None:
@@ -174,13 +288,13 @@ def _count(rng: np.random.Generator, n: int, share: float, night: int) -> int:
 
 
 def _write_night(system, entity, contract, table, day, deliver, night, night_day, clock, out_dir, seed,
-                 dirty_share, page_size, drift_night, dirt) -> tuple[int, int]:
+                 dirty_share, page_size, drift_night, dirt, part: str = "", keys: tuple = ()) -> tuple[int, int]:
     sel, n_late = _select(table, day, deliver, night, night_day)
     n = sel.num_rows
-    if n == 0 and night > 1:
+    if n == 0 and (night > 1 or keys):
         return 0, 0
     fmt = contract.format
-    rng = rng_for(seed, "dirt", system, entity, night)
+    rng = rng_for(seed, "dirt", system, entity, night, *keys)
     per_kind = dirty_share / 5 if dirty_share > 0 else 0.0
     records: list[tuple[int, str, str]] = []  # (row position before insertions, kind, detail)
     for r in range(sel.num_rows - n_late, sel.num_rows):
@@ -255,16 +369,13 @@ def _write_night(system, entity, contract, table, day, deliver, night, night_day
             formatted = formatted.set_column(formatted.column_names.index(wrong_col), wrong_col, pa.array(values, pa.string()))
         data = writers.csv_bytes(formatted)
         data = _malform_csv(data, bad_rows, rng, records, line_offset=1)
-        name = f"{entity}.csv"
+        name = f"{entity}{part}.csv"
         (out_dir / rel_dir / name).write_bytes(data)
         written.append(name)
         _log(dirt, records, night, system, entity, str(rel_dir / name), lambda r: r + 2)
         files = 1
     elif fmt == "jsonl":
-        n_pages = max(1, -(-m // page_size))
-        for page in range(n_pages):
-            lo, hi = page * page_size, min(m, (page + 1) * page_size)
-            data = writers.jsonl_bytes(formatted.slice(lo, hi - lo))
+        for page, (lo, hi, data) in enumerate(writers.jsonl_pages(formatted, page_size)):
             page_records = [(r - lo, k, d) for r, k, d in records if lo <= r < hi]
             repl: dict[int, bytes] = {}
             offs = writers.line_offsets(data) if data else np.zeros(1, np.int64)
@@ -280,13 +391,13 @@ def _write_night(system, entity, contract, table, day, deliver, night, night_day
                 repl[int(r)] = line[: max(1, len(line) // 2)]
                 page_records.append((int(r), "malformed_line", "truncated JSON record"))
             data = writers.splice_lines(data, repl)
-            name = f"{entity}.page-{page + 1:04d}.jsonl"
+            name = f"{entity}{part}.page-{page + 1:04d}.jsonl"
             (out_dir / rel_dir / name).write_bytes(data)
             written.append(name)
             _log(dirt, page_records, night, system, entity, str(rel_dir / name), lambda r: r + 1)
             files += 1
     else:
-        name = f"{entity}.parquet"
+        name = f"{entity}{part}.parquet"
         (out_dir / rel_dir / name).write_bytes(writers.parquet_bytes(formatted))
         written.append(name)
         _log(dirt, records, night, system, entity, str(rel_dir / name), lambda r: r + 1)

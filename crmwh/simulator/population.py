@@ -202,7 +202,10 @@ def rep_at(staff: Staff, rep_index: np.ndarray, day: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(day) >= term, staff.rep_successor[rep_index], rep_index)
 
 
-def build_parties(seed: int, n: int, clock: Clock, staff: Staff) -> tuple[Parties, Persons]:
+def build_parties(seed: int, n: int, clock: Clock, staff: Staff, party_offset: int = 0,
+                  person_offset: int = 0) -> tuple[Parties, Persons]:
+    """The parties and their people; a shard numbers them from ``party_offset``/``person_offset`` on,
+    so ids and id-derived text (web domains) stay unique across shards."""
     rng = rng_for(seed, "parties")
     is_business = rng.random(n) < 0.3
     country, _ = categorical(rng, n, {c: w for c, w in zip(POOLS.countries, [0.6, 0.1, 0.1, 0.1, 0.1])})
@@ -246,7 +249,7 @@ def build_parties(seed: int, n: int, clock: Clock, staff: Staff) -> tuple[Partie
     word_b = rng.integers(0, len(POOLS.word_b), n)
     suffix_choice = (rng.random(n) * np.array(POOLS.suffix_options)[country]).astype(np.int64)
     suffix_row = POOLS.suffix_offset[country] + suffix_choice
-    party_num = np.arange(1, n + 1)
+    party_num = party_offset + np.arange(1, n + 1)
     domain = join(pick(POOLS.word_a_slug, word_a), pick(POOLS.word_b_slug, word_b), "-",
                   pa.array(party_num.astype(str)), ".", pick(POOLS.country_code, country), sep="")
     domain = pc.utf8_lower(domain)
@@ -271,7 +274,7 @@ def build_parties(seed: int, n: int, clock: Clock, staff: Staff) -> tuple[Partie
     extra_delay = np.where(is_primary, 0.0, rng.exponential(120.0, m))
     contact_day = conv_day[party] + extra_delay
     local = join(pick(POOLS.first_mail, first), pick(POOLS.last_mail, last), sep=".")
-    person_num = np.arange(1, m + 1)
+    person_num = person_offset + np.arange(1, m + 1)
     consumer_mail = join(join(local, pa.array((person_num % 97).astype(str)), sep=""),
                          pick(FREEMAIL, rng.integers(0, len(FREEMAIL), m)), sep="@")
     business_mail = join(local, domain.take(pa.array(party)), sep="@")
@@ -300,6 +303,7 @@ class Ctx:
     products: Products
     parties: Parties
     persons: Persons
+    party_offset: int = 0        # global number of this shard's first party minus one (0 unsharded)
 
     def rng(self, *keys: str) -> np.random.Generator:
         return rng_for(self.seed, *keys)

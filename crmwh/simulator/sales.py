@@ -142,7 +142,7 @@ def build_sales(ctx: Ctx, pu: Purchases, lead_id_of_party: pa.Array, campaign_of
     email = pa.array(np.where(biz_v & (rng.random(v.size) < 0.4), np.asarray(billing_mail, dtype=object), np.asarray(email, dtype=object)), pa.string())
     phone = phone_variant(rng, pick(POOLS.calling, p.country[vp]), p.phone_area.take(pa.array(vp)), p.phone_sub.take(pa.array(vp)),
                           {"national_dash": 0.45, "intl_00": 0.3, "e164": 0.25})
-    vat = join(pick(POOLS.country_code, p.country[vp]), pa.array((100_000_000 + vp * 7919 % 899_999_999).astype(str)))
+    vat = join(pick(POOLS.country_code, p.country[vp]), pa.array((100_000_000 + (vp + ctx.party_offset) * 7919 % 899_999_999).astype(str)))
     segment = np.where(biz_v, np.where(p.rate_per_day[vp] * 365 > 8, "Enterprise", "SMB"), "Consumer").astype(object)
     customers = make_table({
         "customer_id": ids("C", c_num[v], 7), "customer_name": name,

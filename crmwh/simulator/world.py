@@ -23,6 +23,11 @@ World = dict[tuple[str, str], pa.Table]
 
 def build_world(scale: str, seed: int, clock: Clock) -> tuple[World, Ctx]:
     ctx = build_ctx(seed, SCALES[scale], clock)
+    return build_world_from(ctx), ctx
+
+
+def build_world_from(ctx: Ctx) -> World:
+    """Every entity's record versions for the population of ``ctx`` (the whole world or one shard)."""
     mk = build_marketing(ctx)
     pu_all = draw_purchases(ctx, mk.response_party, mk.response_day)
     tk_all = draw_tickets(ctx, pu_all)
@@ -46,7 +51,7 @@ def build_world(scale: str, seed: int, clock: Clock) -> tuple[World, Ctx]:
     for system, tables in service.items():
         for name, table in tables.items():
             world[(system, name)] = table
-    return world, ctx
+    return world
 
 
 def _link_lead_opportunities(leads: pa.Table, opp_of_first: np.ndarray) -> pa.Table:

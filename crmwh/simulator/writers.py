@@ -87,6 +87,27 @@ def jsonl_bytes(table: pa.Table) -> bytes:
         return path.read_bytes()
 
 
+def jsonl_pages(table: pa.Table, page_size: int, rows_per_copy: int = 200_000):
+    """Yield ``(first row, end row, bytes)`` per page of ``page_size`` records.
+
+    DuckDB writes one JSON object per line, so the bytes of a page equal those
+    lines cut out of a larger export; exporting many pages at once saves a
+    connection and a temporary file per page (the bytes are the same as
+    ``jsonl_bytes`` of each page's slice).
+    """
+    n = table.num_rows
+    n_pages = max(1, -(-n // page_size))
+    pages_per_copy = max(1, rows_per_copy // page_size)
+    for first_page in range(0, n_pages, pages_per_copy):
+        last_page = min(n_pages, first_page + pages_per_copy)
+        lo_batch, hi_batch = first_page * page_size, min(n, last_page * page_size)
+        data = jsonl_bytes(table.slice(lo_batch, hi_batch - lo_batch))
+        offs = line_offsets(data)
+        for page in range(first_page, last_page):
+            lo, hi = page * page_size, min(n, (page + 1) * page_size)
+            yield lo, hi, data[int(offs[lo - lo_batch]):int(offs[hi - lo_batch])] if data else b""
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")

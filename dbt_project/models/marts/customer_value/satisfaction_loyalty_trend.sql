@@ -1,27 +1,20 @@
 {#-
     Q27: satisfaction and loyalty trends by segment. Rebuilt every night as of as_of_date (late
     ratings and orders are picked up; one night's table answers every past month). Per calendar month
-    up to as_of_date x dimension (value_group, rfm_segment, or all) x group, customers grouped by their
-    group ON as_of_date in marts.customer_value (the trend of today's segments; for a customer's
-    group on a past night, join marts.customer_value's history):
+    up to as_of_date x dimension (value_group, rfm_segment, or all) x group, customers are grouped by
+    the group they were in THAT month: their row in marts.customer_value's history on the last night
+    recorded up to the month's end; for months before the first recorded night, their earliest
+    recorded group (the warehouse knows nothing older).
       satisfaction: tickets of the group's customers solved in the month (else created in it, for
         tickets never solved) that carry a satisfaction rating (fct_tickets.satisfaction_score, the
         latest rating, 1 bad to 5 good): count, average score, share rated 4 or 5;
       loyalty: customers who purchased in the month (kept purchases of int_cv_orders), of them those
         who had purchased before that month (repeat), repeat_purchase_rate = repeat / purchasing.
 -#}
-with customers as (
-    select customer_id, value_group, rfm_segment
+with value_history as (
+    select customer_id, as_of_date, value_group, rfm_segment
     from {{ ref('customer_value') }}
-    where as_of_date = {{ cv_as_of_date() }}
-),
-
-groups as (
-    select customer_id, 'value_group' as dimension, value_group as group_name from customers
-    union all
-    select customer_id, 'rfm_segment', rfm_segment from customers
-    union all
-    select customer_id, 'all', 'all' from customers
+    where as_of_date <= {{ cv_as_of_date() }}
 ),
 
 ratings as (
@@ -49,13 +42,51 @@ purchase_months as (
     from purchases
 ),
 
+customer_months as (
+    select customer_id, month from ratings
+    union
+    select customer_id, month from purchase_months
+),
+
+first_groups as (
+    select
+        customer_id,
+        arg_min(value_group, as_of_date) as value_group,
+        arg_min(rfm_segment, as_of_date) as rfm_segment
+    from value_history
+    group by customer_id
+),
+
+-- The customer's group each month: the last night recorded by the month's end (an asof join, so the
+-- history is not multiplied by months), else the earliest recorded night.
+month_groups as (
+    select
+        cm.customer_id,
+        cm.month,
+        coalesce(h.value_group, f.value_group) as value_group,
+        coalesce(h.rfm_segment, f.rfm_segment) as rfm_segment
+    from customer_months as cm
+    inner join first_groups as f on f.customer_id = cm.customer_id
+    asof left join value_history as h
+        on h.customer_id = cm.customer_id
+        and cast(cm.month as date) + interval 1 month > h.as_of_date
+),
+
+groups as (
+    select customer_id, month, 'value_group' as dimension, value_group as group_name from month_groups
+    union all
+    select customer_id, month, 'rfm_segment', rfm_segment from month_groups
+    union all
+    select customer_id, month, 'all', 'all' from month_groups
+),
+
 satisfaction as (
     select g.dimension, g.group_name, r.month,
         count(*) as n_rated_tickets,
         avg(r.satisfaction_score) as avg_satisfaction_score,
         count(*) filter (where r.satisfaction_score >= 4) * 1.0 / count(*) as satisfied_share
     from ratings as r
-    inner join groups as g on g.customer_id = r.customer_id
+    inner join groups as g on g.customer_id = r.customer_id and g.month = r.month
     group by g.dimension, g.group_name, r.month
 ),
 
@@ -64,7 +95,7 @@ loyalty as (
         count(*) as purchasing_customers,
         count(*) filter (where p.is_repeat) as repeat_customers
     from purchase_months as p
-    inner join groups as g on g.customer_id = p.customer_id
+    inner join groups as g on g.customer_id = p.customer_id and g.month = p.month
     group by g.dimension, g.group_name, p.month
 ),
 

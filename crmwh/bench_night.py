@@ -1,0 +1,135 @@
+"""``crmwh bench --parts night``: whole nights through the real pipeline steps, stage by stage.
+
+Night 1 is the full build (the initial export with its history, every model built from
+nothing); night 2 is one incremental night on top of it. Each runs exactly what the DAG's
+tasks run (``crmwh.pipeline.steps``), in the DAG's order, without Airflow's start-up:
+
+    ingest  = begin + land + load_raw + reconcile for every system
+    dbt     = build_models(staging) + build_models(warehouse)
+    gates   = quality_gates(staging) + quality_gates(marts)
+    publish = publish_warehouse (+ finish_night)
+
+The floor is DuckDB reading that night's landed files once into plain tables
+(``crmwh.bench.floor_read``); the ratio that matters is the whole night over it.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from crmwh.config import Settings
+from crmwh.errors import CrmwhError
+from crmwh.progress import progress
+
+STAGES = ("ingest", "dbt", "gates", "publish")
+
+
+def peak_rss_mib() -> float:
+    """Largest resident set so far of this process or any finished child (dbt runs as one), MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+@dataclass
+class NightFigures:
+    night: date
+    kind: str                       # "full build" or "incremental"
+    records: int = 0                # records the night's files delivered (rows_in)
+    seconds: dict[str, float] = field(default_factory=dict)
+    floor_seconds: float = 0.0
+    peak_rss_mib: float = 0.0
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+    def report(self) -> str:
+        lines = [f"{self.kind}: night {self.night}, {self.records:,} records"]
+        for stage in STAGES:
+            seconds = self.seconds.get(stage, 0.0)
+            rate = f"{self.records / seconds:12,.0f} rows/s" if seconds else ""
+            lines.append(f"  {stage:<18}{seconds:10.2f} s   {rate}")
+        ratio = self.total_seconds / self.floor_seconds if self.floor_seconds else float("nan")
+        lines += [
+            f"  whole night       {self.total_seconds:10.2f} s   {self.records / self.total_seconds:12,.0f} rows/s",
+            f"  floor (plain read){self.floor_seconds:10.2f} s",
+            f"  night / floor     {ratio:10.1f} x   (ingest / floor {self.seconds.get('ingest', 0.0) / self.floor_seconds if self.floor_seconds else float('nan'):.1f} x)",
+            f"  peak RSS          {self.peak_rss_mib:10.0f} MiB (this process or dbt, whichever is larger)",
+        ]
+        return "\n".join(lines)
+
+    def as_figures(self, prefix: str) -> dict[str, float]:
+        figures = {f"{prefix}_{stage}_seconds": self.seconds.get(stage, 0.0) for stage in STAGES}
+        figures.update({f"{prefix}_seconds": self.total_seconds, f"{prefix}_records": float(self.records),
+                        f"{prefix}_floor_seconds": self.floor_seconds,
+                        f"{prefix}_to_floor_ratio": self.total_seconds / self.floor_seconds if self.floor_seconds else 0.0,
+                        f"{prefix}_peak_rss_mib": self.peak_rss_mib})
+        return figures
+
+
+def _timed(figures: NightFigures, stage: str, step: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    result = step()
+    figures.seconds[stage] = figures.seconds.get(stage, 0.0) + time.perf_counter() - started
+    return result
+
+
+def run_night(settings: Settings, night: date, kind: str) -> NightFigures:
+    """Run one night through every step in the DAG's order; raise if it does not publish."""
+    from crmwh.bench import floor_read
+    from crmwh.pipeline import steps
+
+    run_id = f"bench_{night.isoformat()}"
+    figures = NightFigures(night=night, kind=kind)
+    progress(f"bench night {night} ({kind}): floor")
+    figures.floor_seconds = floor_read(settings.landing_dir, settings.work_dir / "bench_floor.duckdb",
+                                       nights=[night]).seconds
+    (settings.work_dir / "bench_floor.duckdb").unlink(missing_ok=True)
+    common = {"night": night, "run_id": run_id, "settings": settings}
+
+    def ingest() -> None:
+        steps.begin_night(**common)
+        for system in steps.pipeline_systems(settings):
+            steps.land_system(system=system, **common)
+            figures.records += steps.load_system(system=system, **common).get("rows_in", 0)
+            steps.reconcile_system(system=system, **common)
+        figures.records += steps.load_other_systems(**common).get("rows_in", 0)
+
+    progress(f"bench night {night} ({kind}): ingest")
+    _timed(figures, "ingest", ingest)
+    for layer, stage in (("staging", "staging"), ("warehouse", "marts")):
+        progress(f"bench night {night} ({kind}): dbt {layer}")
+        _timed(figures, "dbt", lambda: steps.build_models(layer=layer, progress=progress, **common))
+        progress(f"bench night {night} ({kind}): gates {stage}")
+        _timed(figures, "gates", lambda: steps.quality_gates(stage=stage, **common))
+    progress(f"bench night {night} ({kind}): publish")
+    _timed(figures, "publish", lambda: (steps.publish_warehouse(**common), steps.finish_night(**common)))
+    figures.peak_rss_mib = peak_rss_mib()
+    return figures
+
+
+def bench_nights(root: Path) -> dict[str, float]:
+    """The first landed night as a full build, then the second as an incremental night."""
+    from ingestion.landing import nights_in
+
+    settings = Settings(home=root, landing_dir=root / "landing", warehouse_path=root / "warehouse" / "crm.duckdb",
+                        work_dir=root / "work_night")
+    nights = nights_in(settings.landing_dir)
+    if len(nights) < 2:
+        raise CrmwhError("bench night needs at least 2 nights (--nights 2 or more)")
+    settings.ensure_dirs()
+    settings.build_db_path.unlink(missing_ok=True)
+    results = [run_night(settings, nights[0], "full build"), run_night(settings, nights[1], "incremental")]
+    figures: dict[str, float] = {}
+    print("\nwhole nights through the pipeline steps (crmwh.pipeline.steps, the DAG's order, no Airflow)")
+    for result, prefix in zip(results, ("night_full", "night_incremental")):
+        print("  " + result.report().replace("\n", "\n  "))
+        figures.update(result.as_figures(prefix))
+    return figures

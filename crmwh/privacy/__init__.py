@@ -1,0 +1,1 @@
+"""Personal-data handling: erasure of one customer's personal data (``crmwh erase``)."""

@@ -1,0 +1,1 @@
+"""Reliability proofs' machinery: table checksums, a steps-only night runner and the fault-injection loop."""
