@@ -1,6 +1,7 @@
 {{ config(unique_key='order_line_id') }}
 {#-
-    One row per ERP order line: revenue (quantity x unit price less discount), cost
+    One row per ERP order line: revenue (quantity x unit price: the ERP's unit price is the
+    net price charged, after discount; discount_amount says what the discount took off list), cost
     (quantity x unit cost) and margin, with the order header's customer, rep, channel
     and date. A line whose order header has not arrived yet keeps the unknown members
     and is recomputed the night the header lands.
@@ -29,10 +30,10 @@ joined as (
         l.unit_price,
         l.unit_cost,
         coalesce(l.discount_amount, 0) as discount_amount,
-        l.quantity * l.unit_price as gross_amount,
-        l.quantity * l.unit_price - coalesce(l.discount_amount, 0) as revenue,
+        l.quantity * l.unit_price + coalesce(l.discount_amount, 0) as gross_amount,
+        l.quantity * l.unit_price as revenue,
         l.quantity * l.unit_cost as cost,
-        l.quantity * l.unit_price - coalesce(l.discount_amount, 0) - l.quantity * l.unit_cost as margin,
+        l.quantity * l.unit_price - l.quantity * l.unit_cost as margin,
         coalesce(o.status in ('cancelled', 'returned'), false) as is_cancelled,
         o.order_id is not null as has_order_header,
         'erp' as customer_source_system,

@@ -14,9 +14,10 @@ lines as (
         order_id,
         count(*) as line_count,
         sum(quantity) as total_quantity,
-        sum(quantity * unit_price) as gross_amount,
+        -- unit_price is the net price charged (contract): revenue; list = net + discount.
+        sum(quantity * unit_price + coalesce(discount_amount, 0)) as gross_amount,
         sum(coalesce(discount_amount, 0)) as discount_amount,
-        sum(quantity * unit_price - coalesce(discount_amount, 0)) as revenue,
+        sum(quantity * unit_price) as revenue,
         sum(quantity * unit_cost) as cost,
         max(_night) as line_night
     from {{ ref('stg_erp__order_lines') }}
