@@ -29,8 +29,12 @@ def home_settings(home: Path) -> Settings:
     return settings
 
 
-def build_night(settings: Settings, night: date, run_id: str | None = None, publish_it: bool = False) -> None:
-    """Load every system's folder for ``night`` into raw, build all models as of the night, record it."""
+def build_night(settings: Settings, night: date, run_id: str | None = None, publish_it: bool = False,
+                test_paths: tuple[str, ...] = ()) -> None:
+    """Load every system's folder for ``night`` into raw, build all models as of the night, record it.
+
+    ``test_paths`` (e.g. ``"path:models/bi"``) adds the data tests of those folders to the build.
+    """
     run_id = run_id or f"test_{night.isoformat()}"
     con = connect(settings.build_db_path)
     try:
@@ -39,7 +43,8 @@ def build_night(settings: Settings, night: date, run_id: str | None = None, publ
         load_night(con, settings.landing_dir, night)
     finally:
         con.close()
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *MODELS_ONLY])
+    select = [*MODELS_ONLY[:-2], *test_paths, *MODELS_ONLY[-2:]]
+    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *select])
     assert result.ok, f"dbt build of {night} failed: {result.failures[:5]}"
     con = connect(settings.build_db_path)
     try:

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from crmwh.config import Settings, load_settings
-from crmwh.pipeline import audit
-from crmwh.pipeline.dbt_runner import run_dbt
-from crmwh.pipeline.publish import publish
 from crmwh.simulator.generate import generate
-from ingestion.night import load_night
-from ingestion.warehouse import connect, ensure_contract_raw_tables
+
+try:
+    from support.nights import build_night
+except ImportError:  # tests/ became a package
+    from tests.support.nights import build_night
 
 RUN_ID = "test_bi_report"
 _BUILT: dict[str, Settings] = {}
@@ -34,25 +34,9 @@ def build_published_warehouse(home: Path) -> Settings:
     settings.ensure_dirs()
     started = time.monotonic()
     night = generate("xs", 1, settings.landing_dir).start
-    con = connect(settings.build_db_path)
-    try:
-        ensure_contract_raw_tables(con)
-        audit.start_night(con, night, RUN_ID)
-        load_night(con, settings.landing_dir, night)
-    finally:
-        con.close()
     # Every model, seed and snapshot, but only the data tests of the bi folder: the project's other
     # tests (more than half of the build time) are run by their own test files.
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}",
-                                "--select", "resource_type:model", "resource_type:seed", "resource_type:snapshot",
-                                "path:models/bi", "--indirect-selection", "empty"])
-    assert result.ok, f"dbt build failed: {result.failures[:5]}"
-    con = connect(settings.build_db_path)
-    try:
-        audit.finish_night(con, night, RUN_ID, status="success", published=True, reason=None)
-    finally:
-        con.close()
-    publish(settings, tag=night.isoformat())
+    build_night(settings, night, RUN_ID, publish_it=True, test_paths=("path:models/bi",))
     print(f"test warehouse built in {time.monotonic() - started:.1f}s: {settings.warehouse_path}")
     return settings
 
