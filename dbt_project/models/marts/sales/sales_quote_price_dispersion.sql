@@ -22,7 +22,9 @@ quote_lines as (
 ),
 
 per_rep as (
-    select customer_key, product_id, employee_id, avg(cast(unit_price as double precision)) as rep_avg_price
+    -- averages of the exact decimals, not of doubles: a float sum depends on the order rows arrive in,
+    -- and a re-run must give the same table bit for bit
+    select customer_key, product_id, employee_id, cast(avg(unit_price) as double precision) as rep_avg_price
     from quote_lines
     group by customer_key, product_id, employee_id
 ),
@@ -46,8 +48,11 @@ grouped as (
         count(distinct q.employee_id) as n_reps,
         min(q.unit_price) as min_unit_price,
         max(q.unit_price) as max_unit_price,
-        avg(cast(q.unit_price as double precision)) as avg_unit_price,
-        coalesce(stddev_samp(cast(q.unit_price as double precision)), 0) as stddev_unit_price,
+        cast(avg(q.unit_price) as double precision) as avg_unit_price,
+        -- sample standard deviation from exact decimal sums (stddev_samp over doubles is order-dependent)
+        cast(coalesce(sqrt(greatest(
+            (sum(q.unit_price * q.unit_price) - sum(q.unit_price) * sum(q.unit_price) / count(*)) / nullif(count(*) - 1, 0),
+            0)), 0) as double precision) as stddev_unit_price,
         min(q.discount_pct) as min_discount_pct,
         max(q.discount_pct) as max_discount_pct,
         min(q.quoted_at) as first_quoted_at,
