@@ -19,6 +19,7 @@ Credentials come only from the environment (an Airflow connection exported as
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,17 @@ def config_path(settings: Settings) -> Path:
     return Path(os.environ.get("CRMWH_CONFIG", settings.home / "crmwh.toml"))
 
 
+# System and entity names become folder names (landing/<system>/...), file names and table names
+# (raw.<system>__<entity>): letters, digits, _ and - only, so none can climb out of the landing folder.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+def _check_name(path: Path, what: str, name: object) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise CrmwhError(f"{path}: {what} {name!r} is not allowed: use letters, digits, '_' and '-' "
+                         f"(it becomes a folder and table name)")
+
+
 def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
     path = config_path(settings)
     if not path.is_file():
@@ -56,6 +68,7 @@ def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
         raise CrmwhError(f"{path}: not valid TOML ({exc})") from None
     configs: dict[str, SourceConfig] = {}
     for system, spec in data.get("sources", {}).items():
+        _check_name(path, "source name", system)
         kind = spec.get("kind")
         if kind not in ("postgres", "http"):
             raise CrmwhError(f"{path}: [sources.{system}] kind must be 'postgres' or 'http', not {kind!r}")
@@ -65,5 +78,7 @@ def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
         entities = spec.get("entities", {})
         if isinstance(entities, list):
             entities = {name: name for name in entities}
+        for entity in entities:
+            _check_name(path, f"[sources.{system}] entity name", entity)
         configs[system] = SourceConfig(system, kind, spec[env_key], dict(entities))
     return configs

@@ -12,6 +12,8 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from ingestion.night import load_system_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables
 
@@ -68,3 +70,20 @@ def test_no_credentials_in_tracked_files() -> None:
         text = path.read_bytes().decode("utf-8", errors="ignore")
         hits += [f"{name}: {m.group(0)[:40]}" for m in SECRET.finditer(text)]
     assert hits == [], "credentials belong in environment variables: " + "; ".join(hits[:10])
+
+
+@pytest.mark.parametrize("toml", [
+    '[sources."erp\\"; drop table audit.load_ledger; --"]\nkind = "http"\nbase_url_env = "X"\n',
+    '[sources."../../etc"]\nkind = "http"\nbase_url_env = "X"\n',
+    '[sources.shop]\nkind = "postgres"\ndsn_env = "X"\nentities = {"orders; drop table raw.erp__orders" = "orders"}\n',
+])
+def test_config_identifiers_with_sql_or_paths_are_refused(tmp_path: Path, toml: str) -> None:
+    """Source and entity names from crmwh.toml become folder, file and table names: only plain names pass."""
+    from crmwh.config import load_settings
+    from crmwh.errors import CrmwhError
+    from crmwh.sources_config import load_source_configs
+
+    (tmp_path / "crmwh.toml").write_text(toml, encoding="utf-8")
+    settings = load_settings({"CRMWH_HOME": str(tmp_path)})
+    with pytest.raises(CrmwhError, match="is not allowed: use letters, digits"):
+        load_source_configs(settings)
