@@ -2,7 +2,9 @@
 
 Night 1 is the full build (the initial export with its history, every model built from
 nothing); night 2 is one incremental night on top of it. Each runs exactly what the DAG's
-tasks run (``crmwh.pipeline.steps``), in the DAG's order, without Airflow's start-up:
+tasks run (``crmwh.pipeline.steps``), in the DAG's order (``night_plan`` of the fault loop's
+night runner), without Airflow's start-up; dbt runs with its data tests unless
+``CRMWH_NIGHT_DBT_TESTS=0``:
 
     ingest  = begin + land + load_raw + reconcile for every system
     dbt     = build_models(staging) + build_models(warehouse)
@@ -17,17 +19,14 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from crmwh.config import Settings
 from crmwh.errors import CrmwhError
 from crmwh.progress import progress
-
-STAGES = ("ingest", "dbt", "gates", "publish")
+from crmwh.reliability.night_runner import STAGES
 
 
 def peak_rss_mib() -> float:
@@ -74,43 +73,28 @@ class NightFigures:
         return figures
 
 
-def _timed(figures: NightFigures, stage: str, step: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    result = step()
-    figures.seconds[stage] = figures.seconds.get(stage, 0.0) + time.perf_counter() - started
-    return result
-
-
 def run_night(settings: Settings, night: date, kind: str) -> NightFigures:
-    """Run one night through every step in the DAG's order; raise if it does not publish."""
+    """Run one night through every step in the DAG's order (``night_plan``), timing each stage."""
     from crmwh.bench import floor_read
     from crmwh.pipeline import steps
+    from crmwh.reliability.night_runner import night_plan
 
     run_id = f"bench_{night.isoformat()}"
     figures = NightFigures(night=night, kind=kind)
     progress(f"bench night {night} ({kind}): floor")
-    figures.floor_seconds = floor_read(settings.landing_dir, settings.work_dir / "bench_floor.duckdb",
-                                       nights=[night]).seconds
-    (settings.work_dir / "bench_floor.duckdb").unlink(missing_ok=True)
+    floor_db = settings.work_dir / "bench_floor.duckdb"
+    figures.floor_seconds = floor_read(settings.landing_dir, floor_db, nights=[night]).seconds
+    floor_db.unlink(missing_ok=True)
     common = {"night": night, "run_id": run_id, "settings": settings}
-
-    def ingest() -> None:
-        steps.begin_night(**common)
-        for system in steps.pipeline_systems(settings):
-            steps.land_system(system=system, **common)
-            figures.records += steps.load_system(system=system, **common).get("rows_in", 0)
-            steps.reconcile_system(system=system, **common)
-        figures.records += steps.load_other_systems(**common).get("rows_in", 0)
-
-    progress(f"bench night {night} ({kind}): ingest")
-    _timed(figures, "ingest", ingest)
-    for layer, stage in (("staging", "staging"), ("warehouse", "marts")):
-        progress(f"bench night {night} ({kind}): dbt {layer}")
-        _timed(figures, "dbt", lambda: steps.build_models(layer=layer, progress=progress, **common))
-        progress(f"bench night {night} ({kind}): gates {stage}")
-        _timed(figures, "gates", lambda: steps.quality_gates(stage=stage, **common))
-    progress(f"bench night {night} ({kind}): publish")
-    _timed(figures, "publish", lambda: (steps.publish_warehouse(**common), steps.finish_night(**common)))
+    plan = [("ingest", "begin", lambda: steps.begin_night(**common)), *night_plan(settings, night, run_id),
+            ("publish", "finish", lambda: steps.finish_night(**common))]
+    for stage, step, call in plan:
+        progress(f"bench night {night} ({kind}): {step}")
+        started = time.perf_counter()
+        result = call()
+        figures.seconds[stage] = figures.seconds.get(stage, 0.0) + time.perf_counter() - started
+        if step.startswith("load_raw:"):
+            figures.records += result.get("rows_in", 0)
     figures.peak_rss_mib = peak_rss_mib()
     return figures
 

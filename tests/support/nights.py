@@ -19,8 +19,8 @@ from crmwh.pipeline.publish import publish
 from ingestion.night import load_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables
 
-MODELS_ONLY = ["--select", "resource_type:model", "resource_type:seed", "resource_type:snapshot",
-               "--indirect-selection", "empty"]
+# Models, seeds and snapshots; data tests only where asked (indirect selection off).
+BUILT_RESOURCES = ["resource_type:model", "resource_type:seed", "resource_type:snapshot"]
 
 
 def home_settings(home: Path) -> Settings:
@@ -43,8 +43,8 @@ def build_night(settings: Settings, night: date, run_id: str | None = None, publ
         load_night(con, settings.landing_dir, night)
     finally:
         con.close()
-    select = [*MODELS_ONLY[:-2], *test_paths, *MODELS_ONLY[-2:]]
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *select])
+    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}",
+                                "--select", *BUILT_RESOURCES, *test_paths, "--indirect-selection", "empty"])
     assert result.ok, f"dbt build of {night} failed: {result.failures[:5]}"
     con = connect(settings.build_db_path)
     try:

@@ -110,11 +110,8 @@ summed as (
     select
         clock_kind,
         record_id,
-        -- summed as exact decimals: a sum of doubles depends on row order, and re-runs must match bit for bit
-        cast(sum(case
-            when overlap_to > overlap_from then cast({{ core_minutes_between('overlap_from', 'overlap_to') }} as numeric(18, 6))
-            else 0
-        end) as {{ dbt.type_float() }}) as business_minutes
+        {{ crmwh_exact_sum("case when overlap_to > overlap_from then "
+                           ~ core_minutes_between('overlap_from', 'overlap_to') ~ " else 0 end") }} as business_minutes
     from day_overlaps
     group by clock_kind, record_id
 )

@@ -27,8 +27,8 @@ task_summary as (
         sum(case when task_status = 'handed_off' then 1 else 0 end) as tasks_handed_off,
         sum(case when task_status = 'open' then 1 else 0 end) as tasks_open,
         sum(case when has_feedback then 1 else 0 end) as tasks_with_feedback,
-        cast(sum(cast(touch_minutes as numeric(18, 6))) as {{ dbt.type_float() }}) as touch_minutes,
-        cast(avg(cast(elapsed_minutes as numeric(18, 6))) as {{ dbt.type_float() }}) / 60.0 as avg_task_elapsed_hours
+        {{ crmwh_exact_sum('touch_minutes') }} as touch_minutes,
+        {{ crmwh_exact_avg('elapsed_minutes') }} / 60.0 as avg_task_elapsed_hours
     from tasks
     group by department_code
 ),

@@ -9,7 +9,7 @@ with employees as (
 ),
 
 touched as (
-    select agent_id as employee_id, count(distinct ticket_id) as tickets_touched, cast(sum(cast(coalesce(touch_minutes, 0) as numeric(18, 6))) as {{ dbt.type_float() }}) as ticket_touch_minutes
+    select agent_id as employee_id, count(distinct ticket_id) as tickets_touched, {{ crmwh_exact_sum('coalesce(touch_minutes, 0)') }} as ticket_touch_minutes
     from {{ ref('fct_ticket_events') }}
     where agent_id is not null
     group by agent_id

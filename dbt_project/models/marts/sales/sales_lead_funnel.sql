@@ -19,8 +19,7 @@ grouped as (
         sum(case when is_real_prospect then 1 else 0 end) as n_real_prospects,
         sum(case when has_talked_to_sales then 1 else 0 end) as n_talked_to_sales,
         avg(cast(lead_score as double precision)) as avg_lead_score,
-        -- exact decimal average: a sum of doubles depends on row order, and re-runs must match bit for bit
-        cast(avg(cast(days_to_convert as numeric(18, 6))) as double precision) as avg_days_to_convert,
+        {{ crmwh_exact_avg('days_to_convert') }} as avg_days_to_convert,
         sum(case when reached_won then opportunity_amount else 0 end) as won_amount,
         sum(revenue_365d_after_lead) as revenue_365d_after_lead,
         min(created_date) as first_lead_date,

@@ -62,8 +62,7 @@ quotes as (
         count(distinct q.quote_id) as n_quotes,
         count(distinct q.employee_id) as n_quoting_reps,
         min(q.quoted_at) as first_quoted_at,
-        -- exact decimal average: a sum of doubles depends on row order, and re-runs must match bit for bit
-        cast(avg(cast(l.discount_pct as numeric(18, 6))) as double precision) as avg_quote_discount_pct
+        {{ crmwh_exact_avg('l.discount_pct') }} as avg_quote_discount_pct
     from {{ ref('fct_quotes') }} as q
     left join {{ ref('fct_quote_lines') }} as l on l.quote_id = q.quote_id
     group by q.opportunity_id

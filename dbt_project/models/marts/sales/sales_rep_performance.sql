@@ -24,7 +24,7 @@ per_rep as (
         sum(case when is_won then amount else 0 end) as won_amount,
         sum(case when not is_closed then amount else 0 end) as open_amount,
         avg(case when is_won then cast(sales_cycle_days as double precision) end) as avg_won_cycle_days,
-        cast(avg(cast(avg_quote_discount_pct as numeric(18, 6))) as double precision) as avg_quote_discount_pct
+        {{ crmwh_exact_avg('avg_quote_discount_pct') }} as avg_quote_discount_pct
     from opportunities
     group by owner_employee_id, customer_segment, deal_size_band
 ),

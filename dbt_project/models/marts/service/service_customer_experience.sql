@@ -41,7 +41,7 @@ ticket_summary as (
         sum(case when is_bad_experience then 1 else 0 end) as bad_ticket_count,
         min(case when is_bad_experience then bad_experience_at end) as first_bad_experience_at,
         avg(cast(satisfaction_score as {{ dbt.type_float() }})) as avg_satisfaction_score,
-        cast(sum(cast(engineer_minutes as numeric(18, 6))) as {{ dbt.type_float() }}) as engineer_minutes
+        {{ crmwh_exact_sum('engineer_minutes') }} as engineer_minutes
     from tickets
     group by customer_id
 ),

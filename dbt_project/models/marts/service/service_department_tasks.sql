@@ -34,7 +34,7 @@ stints as (
         min(occurred_at) as dispatched_at,
         count(*) as step_count,
         count(distinct agent_id) as people_count,
-        cast(sum(cast(coalesce(touch_minutes, 0) as numeric(18, 6))) as {{ dbt.type_float() }}) as touch_minutes,
+        {{ crmwh_exact_sum('coalesce(touch_minutes, 0)') }} as touch_minutes,
         sum(case when event_type = 'public_reply' then 1 else 0 end) as reply_count,
         max(case when to_status = 'solved' then 1 else 0 end) as has_solve
     from numbered

@@ -26,8 +26,8 @@ per_technician as (
         count(distinct v.ticket_id) as ticket_count,
         sum(case when v.visit_number = 1 and v.is_completed then 1 else 0 end) as first_visit_count,
         sum(case when v.is_first_time_fix then 1 else 0 end) as first_time_fix_count,
-        cast(avg(cast(v.hours_to_arrival as numeric(18, 6))) as {{ dbt.type_float() }}) as avg_hours_to_arrival,
-        cast(avg(cast(v.labour_minutes as numeric(18, 6))) as {{ dbt.type_float() }}) as avg_labour_minutes,
+        {{ crmwh_exact_avg('v.hours_to_arrival') }} as avg_hours_to_arrival,
+        {{ crmwh_exact_avg('v.labour_minutes') }} as avg_labour_minutes,
         sum(case when v.is_sla_breached then 1 else 0 end) as sla_breached_visit_count
     from visits as v
     where v.technician_id is not null
@@ -39,7 +39,7 @@ resolution as (
     select
         d.technician_id,
         d.ticket_category,
-        cast(avg(cast(case when t.is_resolved then t.resolution_business_minutes end as numeric(18, 6))) as {{ dbt.type_float() }}) / 60.0 as avg_resolution_business_hours,
+        {{ crmwh_exact_avg('case when t.is_resolved then t.resolution_business_minutes end') }} / 60.0 as avg_resolution_business_hours,
         sum(case when t.reopen_count > 0 then 1 else 0 end) as reopened_ticket_count
     from (select distinct technician_id, ticket_category, ticket_id from visits) as d
     inner join tickets as t on t.ticket_id = d.ticket_id
