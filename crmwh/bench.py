@@ -86,23 +86,29 @@ def bench_value_models(scale: str) -> dict[str, float]:
 
 
 def run_bench(scale: str, nights: int, workdir: Path | None = None, keep: bool = False,
-              parts: tuple[str, ...] = PARTS) -> dict[str, float]:
+              parts: tuple[str, ...] = PARTS, landing: Path | None = None) -> dict[str, float]:
+    """Run the chosen parts; ``landing`` reuses files from ``crmwh generate`` instead of generating them."""
     figures: dict[str, float] = {}
     root = workdir or Path(tempfile.mkdtemp(prefix=f"crmwh-bench-{scale}-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
         if {"ingest", "dbt", "night"} & set(parts):
-            figures.update(generate_landing(scale, nights, root / "landing"))
+            if landing is None:
+                landing = root / "landing"
+                figures.update(generate_landing(scale, nights, landing))
+            elif not nights_in(landing):
+                raise CrmwhError(f"--landing {landing}: no night folders there; write them with "
+                                 f"`crmwh generate --scale {scale} --nights 2 --out {landing}`")
         if "ingest" in parts:
-            figures.update(bench_ingest(scale, nights, root, figures["generate_seconds"]))
+            figures.update(bench_ingest(scale, nights, root, landing, figures.get("generate_seconds", 0.0)))
         if "dbt" in parts:
-            figures.update(bench_dbt_builds(root))
+            figures.update(bench_dbt_builds(root, landing))
         if "value" in parts:
             figures.update(bench_value_models(scale))
         if "night" in parts:
             from crmwh.bench_night import bench_nights
 
-            figures.update(bench_nights(root))
+            figures.update(bench_nights(root, landing))
     finally:
         if not keep and workdir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -120,8 +126,7 @@ def generate_landing(scale: str, nights: int, landing: Path) -> dict[str, float]
     return {"generate_seconds": time.perf_counter() - started}
 
 
-def bench_ingest(scale: str, nights: int, root: Path, generate_seconds: float) -> dict[str, float]:
-    landing = root / "landing"
+def bench_ingest(scale: str, nights: int, root: Path, landing: Path, generate_seconds: float) -> dict[str, float]:
     landed_bytes = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()
                        and p.suffix.lower() in SUPPORTED_FORMATS and "_truth" not in p.parts)
     progress("bench: floor (DuckDB reads every landed file once into tables)")
@@ -150,12 +155,11 @@ def bench_ingest(scale: str, nights: int, root: Path, generate_seconds: float) -
     return figures
 
 
-def bench_dbt_builds(root: Path) -> dict[str, float]:
+def bench_dbt_builds(root: Path, landing: Path) -> dict[str, float]:
     """dbt: a full build over all nights but the last, then the last night incrementally, then a full refresh."""
     from crmwh.config import Settings
     from crmwh.pipeline.bench_dbt import time_dbt
 
-    landing = root / "landing"
     settings = Settings(home=root, landing_dir=landing, warehouse_path=root / "warehouse" / "crm.duckdb",
                         work_dir=root / "work")
     settings.ensure_dirs()

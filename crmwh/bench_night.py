@@ -99,11 +99,11 @@ def run_night(settings: Settings, night: date, kind: str) -> NightFigures:
     return figures
 
 
-def bench_nights(root: Path) -> dict[str, float]:
+def bench_nights(root: Path, landing: Path) -> dict[str, float]:
     """The first landed night as a full build, then the second as an incremental night."""
     from ingestion.landing import nights_in
 
-    settings = Settings(home=root, landing_dir=root / "landing", warehouse_path=root / "warehouse" / "crm.duckdb",
+    settings = Settings(home=root, landing_dir=landing, warehouse_path=root / "warehouse" / "crm.duckdb",
                         work_dir=root / "work_night")
     nights = nights_in(settings.landing_dir)
     if len(nights) < 2:

@@ -142,7 +142,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         raise CrmwhError(f"--parts: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     run_bench(scale=args.scale, nights=args.nights, workdir=Path(args.workdir) if args.workdir else None,
-              keep=args.keep, parts=parts)
+              keep=args.keep, parts=parts, landing=Path(args.landing) if args.landing else None)
     return 0
 
 
@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--nights", type=_positive, default=3)
     bench.add_argument("--workdir", help="folder for the benchmark's files (default: a temporary folder)")
     bench.add_argument("--keep", action="store_true", help="keep the benchmark's files")
+    bench.add_argument("--landing", help="use the nights already written there by `crmwh generate --out` "
+                                         "instead of generating them (generation at l takes minutes)")
     bench.add_argument("--parts", default="night,value",
                        help="comma-separated: night (a full-build night and an incremental night through every "
                             "pipeline step: time per stage, rows/s, peak RSS, night / floor), ingest (every "

@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -482,8 +483,9 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
                 from decoded
                 where text is null or trim(text, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) <> ''
             ), keyed as (
-                select line_no, text, error, case when error is null then json_keys(text) end as keys
-                from checked
+                select line_no, text, error, keys, list_transform(keys, lambda k: lower(k)) as lower_keys
+                from (select line_no, text, error, case when error is null then json_keys(text) end as keys
+                      from checked)
             )
             -- Field names become (case-insensitive) column names: a record whose names clash
             -- (the same name twice: which value counts is ambiguous), are empty or are reserved
@@ -491,15 +493,13 @@ def _load_jsonl(ctx: _Context) -> _Outcome:
             select line_no, text,
                    case
                        when error is not null then error
-                       when len(keys) <> len(list_distinct(list_transform(keys, lambda k: lower(k))))
-                           then 'DUPLICATE_KEY'
+                       when len(keys) <> len(list_distinct(lower_keys)) then 'DUPLICATE_KEY'
                        when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then 'EMPTY_FIELD_NAME'
-                       when list_has_any(list_transform(keys, lambda k: lower(k)), ?::varchar[])
-                           then 'RESERVED_FIELD_NAME'
+                       when list_has_any(lower_keys, ?::varchar[]) then 'RESERVED_FIELD_NAME'
                    end as error,
                    case
                        when error is not null then null
-                       when len(keys) <> len(list_distinct(list_transform(keys, lambda k: lower(k))))
+                       when len(keys) <> len(list_distinct(lower_keys))
                            then list_filter(keys, lambda k: len(list_filter(keys, lambda j: lower(j) = lower(k))) > 1)[1]
                        when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then ''
                        else list_filter(keys, lambda k: list_contains(?::varchar[], lower(k)))[1]
@@ -638,36 +638,63 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
     return con.execute("select count(*) from audit.load_ledger where load_id = ?", [load_id]).fetchall()[0][0] > 0
 
 
-def count_load_rows(con: duckdb.DuckDBPyConnection, load_id: str, raw_table: str | None) -> tuple[int, int]:
-    """Rows of one load that its raw table and the quarantine really hold (not what the ledger says)."""
-    in_raw = 0
-    if raw_table and con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name || '.' || table_name = ?",
-        [raw_table],
-    ).fetchall()[0][0]:
-        in_raw = con.execute(
-            f"select count(*) from {qualified(raw_table)} where _load_id = ?", [load_id]
-        ).fetchall()[0][0]
-    in_quarantine = con.execute(
-        "select count(*) from quarantine.load_rejects where load_id = ?", [load_id]
-    ).fetchall()[0][0]
-    return in_raw, in_quarantine
+def count_rows_by_load(con: duckdb.DuckDBPyConnection,
+                       loads: Iterable[tuple[str, str | None]]) -> dict[str, tuple[int, int]]:
+    """Rows each ``(load_id, raw_table)`` load has in its raw table and in the quarantine.
+
+    What the tables really hold, not what the ledger says. One grouped scan per table
+    for all the loads: a count per load would rescan a raw table of millions of rows
+    once per page of a large delivery.
+    """
+    ids_by_table: dict[str, list[str]] = {}
+    load_ids: list[str] = []
+    for load_id, raw_table in loads:
+        load_ids.append(load_id)
+        if raw_table:
+            ids_by_table.setdefault(raw_table, []).append(load_id)
+    if not load_ids:
+        return {}
+    existing = {name for (name,) in con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()"
+    ).fetchall()}
+    in_raw: dict[str, int] = {}
+    for raw_table, table_ids in ids_by_table.items():
+        if raw_table in existing:
+            in_raw.update(con.execute(
+                f"select _load_id, count(*) from {qualified(raw_table)} "
+                "where _load_id in (select unnest(?::varchar[])) group by _load_id", [table_ids],
+            ).fetchall())
+    in_quarantine = dict(con.execute(
+        "select load_id, count(*) from quarantine.load_rejects "
+        "where load_id in (select unnest(?::varchar[])) group by load_id", [load_ids],
+    ).fetchall())
+    return {load_id: (in_raw.get(load_id, 0), in_quarantine.get(load_id, 0)) for load_id in load_ids}
 
 
-def _reconcile(ctx: _Context, outcome: _Outcome, independent_rows_in: int | None) -> None:
-    in_raw, in_quarantine = count_load_rows(ctx.con, ctx.load_id, ctx.raw_table)
+def _check_outcome(ctx: _Context, outcome: _Outcome, independent_rows_in: int | None) -> None:
+    """The counts a load reports must add up, and match the file's own record count."""
     problems = []
     if outcome.rows_in != outcome.rows_loaded + outcome.rows_quarantined:
         problems.append(f"rows in {outcome.rows_in} != loaded {outcome.rows_loaded} + quarantined {outcome.rows_quarantined}")
-    if in_raw != outcome.rows_loaded:
-        problems.append(f"{ctx.raw_table} holds {in_raw} rows of this load, expected {outcome.rows_loaded}")
-    if in_quarantine != outcome.rows_quarantined:
-        problems.append(f"quarantine holds {in_quarantine} rows of this load, expected {outcome.rows_quarantined}")
     if independent_rows_in is not None and independent_rows_in != outcome.rows_in:
         problems.append(f"the file has {independent_rows_in} records but {outcome.rows_in} were accounted for")
     if problems:
         raise ReconciliationError(f"{ctx.location}: counts do not reconcile: {'; '.join(problems)}")
+
+
+def _check_tables_hold(con: duckdb.DuckDBPyConnection, results: list[LoadResult]) -> None:
+    """The raw tables and the quarantine hold exactly the rows each load reports."""
+    loads = [result for result in results if result.status != "already_loaded"]
+    held = count_rows_by_load(con, [(result.load_id, result.raw_table) for result in loads])
+    for result in loads:
+        in_raw, in_quarantine = held[result.load_id]
+        problems = []
+        if in_raw != result.rows_loaded:
+            problems.append(f"{result.raw_table} holds {in_raw} rows of this load, expected {result.rows_loaded}")
+        if in_quarantine != result.rows_quarantined:
+            problems.append(f"quarantine holds {in_quarantine} rows of this load, expected {result.rows_quarantined}")
+        if problems:
+            raise ReconciliationError(f"{result.location}: counts do not reconcile: {'; '.join(problems)}")
 
 
 def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path) -> LoadResult:
@@ -713,7 +740,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: P
             outcome = _reject_whole_file(ctx, rejected)
     if outcome.status == "loaded" and outcome.rows_loaded == 0 and outcome.rows_quarantined == 0:
         outcome = _Outcome(0, 0, 0, status="empty", message=outcome.message or "no records")
-    _reconcile(ctx, outcome, independent_rows_in)
+    _check_outcome(ctx, outcome, independent_rows_in)
     con.execute(
         "insert into audit.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [load_id, landed.system, landed.entity, landed.night, source_location or location, location,
@@ -734,6 +761,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[LandedFile], landing_
     con.execute("begin transaction")
     try:
         results = [_load_one(con, landed, landing_dir) for landed in files]
+        _check_tables_hold(con, results)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from crmwh.errors import CrmwhError
 from ingestion.landing import LandedFile, SUPPORTED_FORMATS, entity_of, night_files
-from ingestion.loader import ReconciliationError, _Context, _Outcome, _reconcile, load_file
+from ingestion.loader import ReconciliationError, _check_outcome, _check_tables_hold, _Context, _Outcome, load_file
 from ingestion.night import load_night, load_system_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables
 
@@ -228,11 +229,16 @@ def test_reconciliation_check_fails_loudly_on_a_mismatch(con, landing):
     path = drop(landing, "shop", "orders.csv", "customer_id,order_id,order_date,amount\nC1,O1,2026-10-01,5\n")
     result = load_file(con, landed(landing, path), landing)
     ctx = _Context(con, landed(landing, path), result.location, result.load_id, "raw.byod__orders", None, None)
-    _reconcile(ctx, _Outcome(1, 1, 0), None)  # the truth passes
+    _check_outcome(ctx, _Outcome(1, 1, 0), 1)  # the truth passes
+    _check_tables_hold(con, [result])
     with pytest.raises(ReconciliationError, match="counts do not reconcile"):
-        _reconcile(ctx, _Outcome(2, 1, 0), None)
+        _check_outcome(ctx, _Outcome(2, 1, 0), None)
+    with pytest.raises(ReconciliationError, match="the file has 1 records but 2 were accounted for"):
+        _check_outcome(ctx, _Outcome(2, 2, 0), 1)
     with pytest.raises(ReconciliationError, match="holds 1 rows of this load, expected 2"):
-        _reconcile(ctx, _Outcome(2, 2, 0), None)
+        _check_tables_hold(con, [replace(result, rows_in=2, rows_loaded=2)])
+    with pytest.raises(ReconciliationError, match="quarantine holds 0 rows of this load, expected 1"):
+        _check_tables_hold(con, [replace(result, rows_in=2, rows_quarantined=1)])
 
 
 def test_missing_landing_and_missing_night_give_one_line_errors(con, landing):
