@@ -682,19 +682,30 @@ def _check_outcome(ctx: _Context, outcome: _Outcome, independent_rows_in: int | 
         raise ReconciliationError(f"{ctx.location}: counts do not reconcile: {'; '.join(problems)}")
 
 
+def table_count_mismatches(con: duckdb.DuckDBPyConnection,
+                           loads: list[tuple[str, str, str | None, int, int]]) -> list[str]:
+    """For ``(load_id, location, raw_table, rows_loaded, rows_quarantined)`` loads: where the raw
+    tables or the quarantine do not hold exactly the rows a load reports, one line each."""
+    held = count_rows_by_load(con, [(load_id, raw_table) for load_id, _, raw_table, _, _ in loads])
+    problems = []
+    for load_id, location, raw_table, rows_loaded, rows_quarantined in loads:
+        in_raw, in_quarantine = held[load_id]
+        if in_raw != rows_loaded:
+            problems.append(f"{location}: {raw_table} holds {in_raw} rows of this load, expected {rows_loaded}")
+        if in_quarantine != rows_quarantined:
+            problems.append(f"{location}: quarantine holds {in_quarantine} rows of this load, "
+                            f"expected {rows_quarantined}")
+    return problems
+
+
 def _check_tables_hold(con: duckdb.DuckDBPyConnection, results: list[LoadResult]) -> None:
-    """The raw tables and the quarantine hold exactly the rows each load reports."""
-    loads = [result for result in results if result.status != "already_loaded"]
-    held = count_rows_by_load(con, [(result.load_id, result.raw_table) for result in loads])
-    for result in loads:
-        in_raw, in_quarantine = held[result.load_id]
-        problems = []
-        if in_raw != result.rows_loaded:
-            problems.append(f"{result.raw_table} holds {in_raw} rows of this load, expected {result.rows_loaded}")
-        if in_quarantine != result.rows_quarantined:
-            problems.append(f"quarantine holds {in_quarantine} rows of this load, expected {result.rows_quarantined}")
-        if problems:
-            raise ReconciliationError(f"{result.location}: counts do not reconcile: {'; '.join(problems)}")
+    """The raw tables and the quarantine hold exactly the rows each load of the batch reports."""
+    problems = table_count_mismatches(con, [
+        (result.load_id, result.location, result.raw_table, result.rows_loaded, result.rows_quarantined)
+        for result in results if result.status != "already_loaded"
+    ])
+    if problems:
+        raise ReconciliationError(f"counts do not reconcile: {'; '.join(problems)}")
 
 
 def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path) -> LoadResult:

@@ -61,11 +61,11 @@ def dbt_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str
             "DBT_LOG_PATH": str(settings.dbt_log_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_PARTIAL_PARSE": "true",
-            # The debug file log writes every statement of ~1,000 nodes (~15% of a small night);
-            # node results stay in the log and run_results.json. Set DBT_LOG_LEVEL_FILE=debug for SQL.
-            "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
         }
     )
+    # The debug file log writes every statement of ~1,000 nodes (~15% of a small night);
+    # node results stay in the log and run_results.json. DBT_LOG_LEVEL_FILE=debug brings the SQL back.
+    env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     env.update(extra or {})
     return env
 

@@ -25,7 +25,7 @@ from crmwh.privacy.erase import apply_erasure_list
 from crmwh.sources_config import load_source_configs
 from ingestion.contracts import known_systems
 from ingestion.landing import write_source_note
-from ingestion.loader import count_rows_by_load
+from ingestion.loader import table_count_mismatches
 from ingestion.sources.cursors import CursorStore
 from ingestion.sources.http_api import extract_api
 from ingestion.sources.postgres import extract_table
@@ -255,13 +255,12 @@ def reconcile_system(*, system: str, night: date, run_id: str, settings: Setting
                from audit.load_ledger where night = ? and source_system = ?""",
             [night, system],
         ).fetchall()
-        held = count_rows_by_load(con, [(load_id, raw_table) for load_id, _, raw_table, *_ in rows])
-        problems = []
-        for load_id, location, raw_table, rows_in, rows_loaded, rows_quarantined in rows:
-            loaded, quarantined = held[load_id]
-            if rows_in != rows_loaded + rows_quarantined or loaded != rows_loaded or quarantined != rows_quarantined:
-                problems.append(f"{location}: in {rows_in}, ledger loaded {rows_loaded}/table {loaded}, "
-                                f"ledger quarantined {rows_quarantined}/table {quarantined}")
+        problems = [f"{location}: in {rows_in} != loaded {rows_loaded} + quarantined {rows_quarantined}"
+                    for _, location, _, rows_in, rows_loaded, rows_quarantined in rows
+                    if rows_in != rows_loaded + rows_quarantined]
+        problems += table_count_mismatches(con, [(load_id, location, raw_table, rows_loaded, rows_quarantined)
+                                                 for load_id, location, raw_table, _, rows_loaded, rows_quarantined
+                                                 in rows])
     if problems:
         raise CrmwhError(f"{system} night {night}: counts do not reconcile: {'; '.join(problems)}")
     return {"files": len(rows), "detail": f"{len(rows)} files reconcile"}
