@@ -235,7 +235,7 @@ def test_stale_night_fails_freshness_except_on_the_initial_load(tmp_path: Path, 
     assert volume[0][3] is True and "(the initial load, not compared)" in volume[0][5]
 
 
-def create_marts(settings: Settings, groups: list[str], historical: list[float]) -> None:
+def create_marts(settings: Settings, groups: list[str], historical: list[float | None]) -> None:
     con = connect(settings.build_db_path)
     try:
         con.execute("""create table marts.customer_value (customer_id varchar, as_of_date date,
@@ -243,7 +243,7 @@ def create_marts(settings: Settings, groups: list[str], historical: list[float])
             value_group varchar, rfm_segment varchar, p_alive double)""")
         for number, (group, value) in enumerate(zip(groups, historical)):
             con.execute("insert into marts.customer_value values (?, ?, ?, 1, 1, ?, ?, 'champions', 0.5)",
-                        [f"C{number}", NIGHT, value, max(value, 0) + 2, group])
+                        [f"C{number}", NIGHT, value, max(value or 0, 0) + 2, group])
         # an older as-of date with a negative value must not count tonight
         con.execute("insert into marts.customer_value values ('C0', ?, -5, 1, 1, 1, 'loyal', 'x', 0.5)",
                     [NIGHT - timedelta(days=1)])
@@ -273,14 +273,28 @@ def test_marts_pass_when_sane(warehouse: Settings) -> None:
     assert all(row[3] for row in gate_rows(warehouse, "stage = 'marts'"))
 
 
-def test_negative_historical_value_blocks_and_a_missing_group_warns(warehouse: Settings) -> None:
+def test_many_negative_historical_values_and_a_missing_group_warn(warehouse: Settings) -> None:
     create_marts(warehouse, ["loyal", "repeat", "repeat"], [10.0, -3.0, 1.0])
-    with pytest.raises(CrmwhError, match=r"gate customer_value\.blocking failed: "
-                                         r"expect_column_values_to_be_between\(historical_value\), 1 unexpected"):
-        run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
+    result = run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
+    assert result["warnings"] == 2
     failed = {(row[0], row[1]) for row in gate_rows(warehouse, "stage = 'marts' and not success")}
-    assert failed == {("customer_value.blocking", "expect_column_values_to_be_between(historical_value)"),
+    assert failed == {("customer_value.warning", "expect_column_values_to_be_between(historical_value)"),
                       ("customer_value.warning", "expect_column_distinct_values_to_contain_set(value_group)")}
+
+
+def test_a_customer_sold_below_cost_is_no_warning(warehouse: Settings) -> None:
+    """Margin realised so far is negative for a few customers in real data (m's data has 10 of 43,825)."""
+    groups = ["loyal", "repeat", "prospective", "ordinary"] * 50
+    create_marts(warehouse, groups, [-8028.1] + [5.0] * (len(groups) - 1))
+    result = run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
+    assert result["warnings"] == 0 and result["blocking_failures"] == 0
+
+
+def test_a_null_historical_value_blocks(warehouse: Settings) -> None:
+    create_marts(warehouse, ["loyal", "repeat", "prospective", "ordinary"], [10.0, None, 1.0, 2.0])
+    with pytest.raises(CrmwhError, match=r"gate customer_value\.blocking failed: "
+                                         r"expect_column_values_to_not_be_null\(historical_value\), 1 unexpected"):
+        run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
 
 
 def test_insane_model_parameter_blocks(warehouse: Settings) -> None:
@@ -313,3 +327,27 @@ def test_a_broken_suite_file_fails_its_own_gate(warehouse: Settings, tmp_path: P
     create_marts(warehouse, ["loyal"], [1.0])
     with pytest.raises(CrmwhError, match=r"gate broken\.blocking failed: crmwh_suite_setup \(.*purple"):
         run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
+
+
+def test_a_validated_frame_is_released_after_its_suite(tmp_path: Path) -> None:
+    """The gates validate one frame per suite: GX must not keep them all (an initial night at l is GBs)."""
+    import gc
+    import weakref
+
+    import pandas as pd
+
+    from crmwh.quality.gx_runner import GxSession
+
+    session = GxSession(tmp_path / "docs")
+    expectations = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "member_id"}}]
+    released = []
+    for number in range(2):
+        frame = pd.DataFrame({"member_id": [f"M{i}" for i in range(1000)]})
+        watcher = weakref.ref(frame)
+        results = session.validate(f"suite_{number}.blocking", "blocking", {}, expectations, frame, {})
+        assert [result.success for result in results] == [True]
+        del frame
+        gc.collect()
+        released.append(watcher() is None)
+    assert released == [True, True]
+    assert (session.build_docs()).is_file()

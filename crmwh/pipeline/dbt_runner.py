@@ -15,6 +15,7 @@ from pathlib import Path
 from crmwh.config import Settings
 from crmwh.errors import CrmwhError
 from crmwh.resources import dbt_project_dir
+from ingestion.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
 
 
 @dataclass
@@ -66,6 +67,7 @@ def dbt_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str
     # The debug file log writes every statement of ~1,000 nodes (~15% of a small night);
     # node results stay in the log and run_results.json. DBT_LOG_LEVEL_FILE=debug brings the SQL back.
     env.setdefault("DBT_LOG_LEVEL_FILE", "info")
+    env[MEMORY_LIMIT_VARIABLE] = memory_limit()
     env.update(extra or {})
     return env
 

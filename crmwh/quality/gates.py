@@ -5,8 +5,9 @@ after dbt built the staging views, ``marts`` before publishing. It
 
 1. opens the build database read-only (nothing else writes at that moment) and, per
    suite of ``expectations/<stage>/``, reads the rows the suite is about into a pandas
-   DataFrame (the night's rows by ``_night`` for staging; ``as_of_date`` = the night for
-   marts; key columns of the whole table for uniqueness) and validates it with GX;
+   DataFrame, only the columns its expectations name (the night's rows by ``_night`` for
+   staging; ``as_of_date`` = the night for marts; key columns of the whole table for
+   uniqueness), and validates it with GX;
 2. adds crmwh's own checks (volume change against the previous night, from
    ``audit.load_ledger``);
 3. builds GX data docs into ``<work_dir>/gx_docs/<night>/<stage>/index.html``;
@@ -97,6 +98,20 @@ def _named_columns(expectations: list[dict[str, Any]]) -> list[str]:
     return names
 
 
+def _selection(expectations: list[dict[str, Any]], columns: list[str]) -> str:
+    """The select list for the night's rows: only the columns the expectations name.
+
+    An initial night selects whole tables (millions of rows at scale l): reading every
+    column into pandas would cost memory for columns no expectation looks at. A column
+    the table lacks is left out, so GX reports it missing against its expectation, as
+    before; an expectation that names no column (e.g. on the table's shape) gets them all.
+    """
+    named = _named_columns(expectations)
+    if not named or any(not _named_columns([expectation]) for expectation in expectations):
+        return "*"
+    return ", ".join(quote_ident(name) for name in named if name in columns) or "*"
+
+
 def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFile, night: date) -> list[GateResult]:
     """Every result of one suite: GX expectations, crmwh checks, or one note why it was skipped.
 
@@ -111,9 +126,10 @@ def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFi
         return [GateResult(suite.name, SETUP, suite.severity, False, None,
                            f"{suite.table} has no column {filter_column} to select the night's rows")]
     results: list[GateResult] = []
-    where, arguments = (f" where {quote_ident(filter_column)} = ?", [night]) if filter_column else ("", [])
-    frame = con.execute(f"select * from {qualified(suite.table)}{where}", arguments).df()
     row_level, table_level = suite.split()
+    where, arguments = (f" where {quote_ident(filter_column)} = ?", [night]) if filter_column else ("", [])
+    frame = con.execute(f"select {_selection(row_level, columns)} from {qualified(suite.table)}{where}",
+                        arguments).df()
     if frame.empty:
         results.append(GateResult(suite.name, SKIPPED, suite.severity, True, None,
                                   f"{suite.table}: no rows for {night} ({suite.rows})"))

@@ -74,7 +74,6 @@ class GxSession:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-        self.source = self.context.data_sources.add_pandas("crmwh")
 
     def validate(
         self,
@@ -94,11 +93,18 @@ class GxSession:
             dropped = sorted({e["type"] for e in expectations} - known) or ["(invalid arguments)"]
             raise CrmwhError(f"suite {name}: GX cannot build expectation(s) {', '.join(dropped)}")
         suite = self.context.suites.add(built)
-        batch = self.source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("batch")
-        definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        run = definition.run(
-            batch_parameters={"dataframe": frame}, expectation_parameters=parameters, result_format="SUMMARY"
-        )
+        # A pandas data source's execution engine keeps every batch's DataFrame for the data
+        # source's lifetime; one source per validation, deleted after it, lets each go.
+        source = self.context.data_sources.add_pandas(f"crmwh__{name}")
+        try:
+            batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("batch")
+            definition = self.context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite))
+            run = definition.run(
+                batch_parameters={"dataframe": frame}, expectation_parameters=parameters, result_format="SUMMARY"
+            )
+        finally:
+            self.context.data_sources.delete(source.name)
         results = []
         for item in run.results:
             config = item.expectation_config.to_json_dict()

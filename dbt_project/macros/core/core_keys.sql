@@ -75,21 +75,36 @@
 {#-
     Incremental facts. Each fact row carries `source_night`: the latest `_night` of
     the staged rows behind it. A night recomputes every fact row whose natural id
-    has a staged row at or after the fact's highest `source_night` (">=": a re-run
-    of the same night recomputes the same rows to the same values, so it changes
-    nothing), then replaces them (delete+insert on the unique key). Late-arriving
-    and corrected records carry the night they were loaded, so they are picked up
-    whatever their business date.
+    has a staged row loaded since the last run, then replaces them (delete+insert
+    on the unique key). Late-arriving and corrected records carry the night they
+    were loaded, so they are picked up whatever their business date.
+
+    "Loaded since the last run" is `_night` after the fact's highest `source_night`
+    (every staged row up to that night was there when the fact was last built), or
+    on/after the night being built (var as_of_date): a re-run of the same night, or
+    a backfill of an earlier one, recomputes that night's rows to the same values,
+    so it changes nothing. `>=` on the watermark alone would also redo the previous
+    night's rows every night, and on the first night after a full build, every row.
+    Without as_of_date (a manual `dbt build`), `>=` on the watermark keeps re-runs safe.
 -#}
 {% macro core_watermark() -%}
     (select coalesce(max(source_night), cast('1900-01-01' as date)) from {{ this }})
 {%- endmacro %}
 
-{#- Natural ids (as `changed_id`) with a staged row loaded at or after the watermark; `sources` is a list of [model, id column]. -#}
+{% macro core_loaded_since_last_run(night_column='_night') -%}
+    {%- set as_of = var('as_of_date', none) -%}
+    {%- if as_of is not none and (as_of | string | trim) != '' -%}
+        ({{ night_column }} > {{ core_watermark() }} or {{ night_column }} >= {{ cv_as_of_date() }})
+    {%- else -%}
+        {{ night_column }} >= {{ core_watermark() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Natural ids (as `changed_id`) with a staged row loaded since the last run; `sources` is a list of [model, id column]. -#}
 {% macro core_changed_ids(sources) -%}
     {%- for pair in sources %}
     select {{ pair[1] }} as changed_id from {{ ref(pair[0]) }}
-    where _night >= {{ core_watermark() }} and {{ pair[1] }} is not null
+    where {{ core_loaded_since_last_run() }} and {{ pair[1] }} is not null
     {%- if not loop.last %}
     union
     {%- endif %}
@@ -166,7 +181,7 @@
     delete from {{ this }}
     where ticket_id in (
         select ticket_id from {{ ref('snp_helpdesk__tickets') }}
-        where _night >= {{ core_watermark() }}
+        where {{ core_loaded_since_last_run() }}
     )
     {%- endif -%}
 {%- endmacro %}

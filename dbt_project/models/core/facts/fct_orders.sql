@@ -77,7 +77,7 @@ byod as (
         b._night as source_night
     from {{ ref('stg_byod__orders') }} as b
     {%- if is_incremental() %}
-    where b._night >= {{ core_watermark() }}
+    where {{ core_loaded_since_last_run('b._night') }}
         or {{ core_key(['b._source_system', 'b.order_id']) }} in (
             select f.order_key from {{ this }} as f {{ core_customer_join('f', 'rekey_bridge') }}
             where {{ core_customer_key('rekey_bridge') }} <> f.customer_key)

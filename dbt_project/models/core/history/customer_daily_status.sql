@@ -45,7 +45,7 @@ with versions as (
 redo as (
     select distinct customer_source_system, customer_source_entity, customer_source_id
     from versions
-    where _night >= {{ core_watermark() }}
+    where {{ core_loaded_since_last_run() }}
     union
     select f.customer_source_system, f.customer_source_entity, f.customer_source_id
     from {{ this }} as f

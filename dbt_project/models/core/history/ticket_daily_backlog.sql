@@ -35,7 +35,7 @@ versions as (
 
 {%- if is_incremental() %}
 redo as (
-    select distinct ticket_id from versions where _night >= {{ core_watermark() }}
+    select distinct ticket_id from versions where {{ core_loaded_since_last_run() }}
     union
     select f.ticket_id
     from {{ this }} as f
