@@ -44,6 +44,7 @@ def _dbt(work: Path, database: Path, *args: str) -> str:
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "CRMWH_DBT_TARGET": "duckdb",
+        "CRMWH_CUSTOMER_DAILY_STATUS": "1",  # opt-in (its size grows with customers x days); tested here
     }
     result = subprocess.run(
         [str(DBT), *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT)],
