@@ -1,8 +1,11 @@
+{{ config(materialized='table') }}
 {#-
     Helpdesk ticket events in order per ticket, with the department and agent before
     each event, so a hand-off (department or agent change) is a plain comparison.
     "Before" is the last event that named a department / an agent (nulls skipped
     without IGNORE NULLS, which PostgreSQL lacks).
+
+    A table: core facts, marts and three data tests read it; as a view each redid the window over all events.
 -#}
 with events as (
     select

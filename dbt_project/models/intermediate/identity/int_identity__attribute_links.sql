@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
     Links from equal normalised attributes. Each rule gives a node a match key; all
     nodes sharing a key are linked to the key's hub (its lowest-ranked node), a star
@@ -16,6 +17,8 @@
     The name rules are weak (two people can share a name and a city): their key is used
     only when it is unambiguous, i.e. no two records of the same source entity carry it
     (two ERP consumers 'Anna Muller|berlin' are two people until e-mail or phone says otherwise).
+
+    A table: the links model and a data test read it; as a view each redid the matching (~25 s at scale l).
 -#}
 with nodes as (
     select
