@@ -284,3 +284,25 @@ def test_dagbag_declares_as_of_date_and_scale_params(bare_home: Path):
     for bad in ({"as_of_date": "21/11/2026"}, {"scale": "huge"}):
         with pytest.raises(ParamValidationError):
             resolved(**bad)
+
+
+def test_a_retried_step_that_succeeds_no_longer_blocks_publishing(tmp_path: Path):
+    """Airflow retries a task under the same run id: only the step's last attempt decides."""
+    from datetime import datetime
+
+    from crmwh.pipeline import audit
+    from ingestion.warehouse import connect
+
+    con = connect(tmp_path / "build.duckdb")
+    try:
+        attempt = datetime(2026, 11, 1, 2, 0)
+        audit.record_step(con, NIGHT, "run-1", "dbt:staging", "success", attempt)
+        audit.record_step(con, NIGHT, "run-1", "dbt:warehouse", "failed", attempt + timedelta(minutes=1), "killed")
+        assert audit.failed_steps(con, NIGHT, "run-1") == [("dbt:warehouse", "killed")]
+        audit.record_step(con, NIGHT, "run-1", "dbt:warehouse", "success", attempt + timedelta(minutes=5))
+        assert audit.failed_steps(con, NIGHT, "run-1") == []
+        audit.record_step(con, NIGHT, "run-1", "gates:marts", "failed", attempt + timedelta(minutes=9), "gate")
+        assert audit.failed_steps(con, NIGHT, "run-1") == [("gates:marts", "gate")]
+        assert audit.failed_steps(con, NIGHT, "run-2") == []
+    finally:
+        con.close()

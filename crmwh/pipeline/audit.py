@@ -129,10 +129,17 @@ def finish_night(
 
 
 def failed_steps(con: duckdb.DuckDBPyConnection, night: date, run_id: str) -> list[tuple[str, str | None]]:
+    """Steps of the run whose last attempt failed, with the reason, in the order they ran.
+
+    A task retry (Airflow's, same run id) that succeeds clears the step's earlier failure.
+    """
     ensure_audit_tables(con)
     return con.execute(
-        """select step, detail from audit.night_steps
-           where logical_date = ? and run_id = ? and status = 'failed' order by started_at""",
+        """select step, detail from (
+               select step, status, detail, started_at,
+                      row_number() over (partition by step order by started_at desc, finished_at desc) as attempt
+               from audit.night_steps where logical_date = ? and run_id = ?
+           ) where attempt = 1 and status = 'failed' order by started_at""",
         [night, run_id],
     ).fetchall()
 
