@@ -306,3 +306,22 @@ def test_a_retried_step_that_succeeds_no_longer_blocks_publishing(tmp_path: Path
         assert audit.failed_steps(con, NIGHT, "run-2") == []
     finally:
         con.close()
+
+
+def test_a_retry_of_publish_publishes(bare_home: Path):
+    """publish's own failed first attempt must not stop its retry (same run id)."""
+    from datetime import datetime
+
+    from crmwh.pipeline import audit
+    from ingestion.warehouse import connect
+
+    settings = load_settings()
+    settings.ensure_dirs()
+    con = connect(settings.build_db_path)
+    try:
+        audit.start_night(con, NIGHT, "run-1")
+        audit.record_step(con, NIGHT, "run-1", "publish", "failed", datetime(2026, 11, 21, 2, 0), "disk full")
+    finally:
+        con.close()
+    steps.publish_warehouse(night=NIGHT, run_id="run-1", settings=settings)
+    assert settings.warehouse_path.is_file()
