@@ -99,7 +99,8 @@ def source_down(home: Path) -> tuple[dict[str, str], Callable[[], None]]:
 
 def negative_history(home: Path) -> tuple[dict[str, str], Callable[[], None]]:
     """A customer whose only order is a large refund: loads, stages, builds and passes dbt's tests,
-    but the marts' blocking suite (historical_value >= 0) fails."""
+    but the marts' blocking suite fails: one customer in four with a negative realised margin (more
+    than a tenth) means costs or refunds are wrong."""
     deliver(home, "shop", NIGHT, GOOD_NIGHT + "C9,O9,2026-11-15,-500.00,0.00\n")
     # Raw keeps every delivered version and a record missing from a later delivery is not a delete,
     # so the source fixes it the way sources do: the next night delivers the corrected order.

@@ -273,13 +273,24 @@ def test_marts_pass_when_sane(warehouse: Settings) -> None:
     assert all(row[3] for row in gate_rows(warehouse, "stage = 'marts'"))
 
 
-def test_many_negative_historical_values_and_a_missing_group_warn(warehouse: Settings) -> None:
+def test_negative_historical_values_for_over_a_tenth_block_and_a_missing_group_warns(warehouse: Settings) -> None:
     create_marts(warehouse, ["loyal", "repeat", "repeat"], [10.0, -3.0, 1.0])
-    result = run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
-    assert result["warnings"] == 2
+    with pytest.raises(CrmwhError, match=r"gate customer_value\.blocking failed: "
+                                         r"expect_column_values_to_be_between\(historical_value\), 1 unexpected"):
+        run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
     failed = {(row[0], row[1]) for row in gate_rows(warehouse, "stage = 'marts' and not success")}
-    assert failed == {("customer_value.warning", "expect_column_values_to_be_between(historical_value)"),
+    assert failed == {("customer_value.blocking", "expect_column_values_to_be_between(historical_value)"),
+                      ("customer_value.warning", "expect_column_values_to_be_between(historical_value)"),
                       ("customer_value.warning", "expect_column_distinct_values_to_contain_set(value_group)")}
+
+
+def test_a_few_negative_historical_values_warn(warehouse: Settings) -> None:
+    groups = ["loyal", "repeat", "prospective", "ordinary"] * 5
+    create_marts(warehouse, groups, [-3.0] + [5.0] * (len(groups) - 1))
+    result = run_gates(stage="marts", night=NIGHT, run_id=RUN, settings=warehouse)
+    assert result["warnings"] == 1 and result["blocking_failures"] == 0
+    failed = {(row[0], row[1]) for row in gate_rows(warehouse, "stage = 'marts' and not success")}
+    assert failed == {("customer_value.warning", "expect_column_values_to_be_between(historical_value)")}
 
 
 def test_a_customer_sold_below_cost_is_no_warning(warehouse: Settings) -> None:

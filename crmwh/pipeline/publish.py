@@ -13,11 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
-
 from crmwh.config import Settings
 from crmwh.errors import CrmwhError
-from ingestion.warehouse import quote_ident
+from ingestion.warehouse import connect, quote_ident
 
 PUBLISHED_STORAGE_VERSION = "v1.5.0"
 
@@ -71,8 +69,13 @@ def publish(settings: Settings, tag: str = "night") -> Path:
     temporary = target.with_name(f".{target.name}.{tag}.{os.getpid()}.tmp")
     remove_stale_temporaries(target)
     catalog = source.stem  # views inside refer to this catalog name
-    con = duckdb.connect()
+    # Within the pipeline's memory limit: unlimited, copying the build file at scale l held
+    # 19.7 GiB. What does not fit spills to a folder of the working files, not the cwd.
+    spill = settings.work_dir / "publish_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = connect(":memory:")
     try:
+        con.execute(f"set temp_directory = {_sql_path(spill)}")
         con.execute(f"attach {_sql_path(source)} as {quote_ident(catalog)} (read_only)")
         con.execute(
             f"attach {_sql_path(temporary)} as crmwh_publish_target (storage_version '{PUBLISHED_STORAGE_VERSION}')"
