@@ -1,7 +1,7 @@
 """Quality gates: run the stage's expectation suites on the build warehouse, record, decide.
 
 ``run_gates(stage=..., night=..., run_id=...)`` is called twice a night: ``staging``
-after dbt built the staging views, ``marts`` before publishing. It
+after dbt built the staging tables, ``marts`` before publishing. It
 
 1. opens the build database read-only (nothing else writes at that moment) and, per
    suite of ``expectations/<stage>/``, reads the rows the suite is about into a pandas
