@@ -6,10 +6,7 @@
 
 {#- The run's as-of date as a 'YYYY-MM-DD' string: var as_of_date, else the run's start date (UTC). -#}
 {% macro cv_as_of_date_text() -%}
-    {%- set value = var('as_of_date', none) -%}
-    {%- if value is none or (value | string | trim) == '' -%}
-        {%- set value = run_started_at.strftime('%Y-%m-%d') -%}
-    {%- endif -%}
+    {%- set value = var('as_of_date') if crmwh_as_of_date_given() else run_started_at.strftime('%Y-%m-%d') -%}
     {%- set value = value | string | trim -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
         {{ exceptions.raise_compiler_error("crmwh: var as_of_date must be YYYY-MM-DD, got '" ~ value ~ "'") }}

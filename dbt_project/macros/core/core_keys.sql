@@ -92,8 +92,7 @@
 {%- endmacro %}
 
 {% macro core_loaded_since_last_run(night_column='_night') -%}
-    {%- set as_of = var('as_of_date', none) -%}
-    {%- if as_of is not none and (as_of | string | trim) != '' -%}
+    {%- if crmwh_as_of_date_given() -%}
         ({{ night_column }} > {{ core_watermark() }} or {{ night_column }} >= {{ cv_as_of_date() }})
     {%- else -%}
         {{ night_column }} >= {{ core_watermark() }}
@@ -163,12 +162,7 @@
     load night in `relation`; the first day is var core_history_days before it.
 -#}
 {% macro core_history_end_date(relation) -%}
-    {%- set as_of = var('as_of_date', none) -%}
-    {%- if as_of is not none and (as_of | string | trim) != '' -%}
-        cast('{{ as_of | string | trim }}' as date)
-    {%- else -%}
-        (select max(_night) from {{ relation }})
-    {%- endif -%}
+    {{ crmwh_as_of_date_or("(select max(_night) from " ~ relation ~ ")") }}
 {%- endmacro %}
 
 {% macro core_history_start_date(relation) -%}

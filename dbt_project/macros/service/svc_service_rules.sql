@@ -12,12 +12,7 @@
 
 {#- The as-of day: var as_of_date, else the latest load night of core.fct_tickets. -#}
 {% macro svc_as_of_date() -%}
-    {%- set as_of = var('as_of_date', none) -%}
-    {%- if as_of is not none and (as_of | string | trim) != '' -%}
-        cast('{{ as_of | string | trim }}' as date)
-    {%- else -%}
-        (select max(source_night) from {{ ref('fct_tickets') }})
-    {%- endif -%}
+    {{ crmwh_as_of_date_or("(select max(source_night) from " ~ ref('fct_tickets') ~ ")") }}
 {%- endmacro %}
 
 {#- End of the as-of day (UTC): the clock of anything still running stops here. -#}
