@@ -22,6 +22,10 @@ SCHEMAS = ("raw", "quarantine", "staging", "core", "marts", "bi", "audit")
 # variable sets dbt's limit (profiles.yml); the pipeline passes this default on to dbt.
 MEMORY_LIMIT_VARIABLE = "CRMWH_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
+# Files this project creates are in the storage format DuckDB 1.5 reads (BI tools such as
+# Superset pin duckdb<2): the published warehouse can then be a plain copy of the build file
+# (crmwh.pipeline.publish). An existing file keeps the format it was created with.
+STORAGE_VERSION = "v1.5.0"
 BYOD_SYSTEM = "byod"
 
 # Load metadata carried by every raw row, in this order, before the delivered fields.
@@ -91,7 +95,8 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     The memory limit applies to the whole database instance of this process (DuckDB shares it
     between connections to the same file).
     """
-    con = duckdb.connect(str(path), read_only=read_only)
+    config = {} if read_only else {"storage_compatibility_version": STORAGE_VERSION}
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("set TimeZone = 'UTC'")
     limit = memory_limit()
     try:

@@ -51,9 +51,8 @@ def run_night(settings: Settings, night, run_id: str) -> None:
     # The nightly's own load step: it applies the tombstone (erased people) before loading a system.
     for system in sorted(p.name for p in settings.landing_dir.iterdir() if p.is_dir() and p.name[0] not in "_."):
         steps.load_system(system=system, night=night, run_id=run_id, settings=settings)
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", "--select",
-                                "resource_type:model", "resource_type:seed", "resource_type:snapshot",
-                                "--indirect-selection", "empty"])
+    result = run_dbt(settings, ["build", "--select", "resource_type:model", "resource_type:seed",
+                                "resource_type:snapshot", "--indirect-selection", "empty"], as_of=night)
     assert result.ok, result.failures[:5]
     con = connect(settings.build_db_path)
     try:

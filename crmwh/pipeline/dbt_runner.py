@@ -10,12 +10,16 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from crmwh.config import Settings
 from crmwh.errors import CrmwhError
 from crmwh.resources import dbt_project_dir
 from ingestion.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
+
+# The night dbt builds as of (read by the macro crmwh_as_of_date_value; var as_of_date overrides it).
+AS_OF_DATE_VARIABLE = "CRMWH_AS_OF_DATE"
 
 
 @dataclass
@@ -95,10 +99,17 @@ def run_dbt(
     args: Sequence[str],
     *,
     target: str = "duckdb",
+    as_of: date | None = None,
     extra_env: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DbtResult:
-    """Run ``dbt <args>`` on the shipped project, streaming its log lines to ``progress``."""
+    """Run ``dbt <args>`` on the shipped project, streaming its log lines to ``progress``.
+
+    ``as_of`` is the night the models are built as of (macro crmwh_as_of_date_value). It goes
+    in the environment, not ``--vars``: dbt re-parses the whole project when --vars change.
+    """
+    if as_of is not None:
+        extra_env = {AS_OF_DATE_VARIABLE: as_of.isoformat(), **(extra_env or {})}
     project = dbt_project_dir()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     command = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),

@@ -280,8 +280,7 @@ def build_models(*, layer: str, night: date, run_id: str, settings: Settings | N
                  progress: Progress | None = None) -> dict[str, Any]:
     """``dbt build`` of one layer (``staging`` or ``warehouse``) as of the night."""
     settings = settings or load_settings()
-    args = ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}", *DBT_LAYERS[layer]]
-    result = run_dbt(settings, args, progress=progress)
+    result = run_dbt(settings, ["build", *DBT_LAYERS[layer]], as_of=night, progress=progress)
     if not result.ok:
         raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
     return {

@@ -402,7 +402,7 @@ def erase(settings: Settings, customer: str | None = None, source_id: str | None
     if settings.warehouse_path.is_file():
         if publishable:
             say("republishing the warehouse")
-            result.published = publish(settings, tag="erase")
+            result.published = publish(settings, tag="erase", compact=True)
         else:
             say("the build holds an unpublished night: scrubbing a copy of the published warehouse")
             result.published = scrub_published_copy(settings, subject, result)

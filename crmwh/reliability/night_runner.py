@@ -40,8 +40,7 @@ def build_models_without_tests(*, layer: str, night: date, run_id: str, settings
     from crmwh.pipeline.dbt_runner import run_dbt
 
     settings = settings or load_settings()
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}",
-                                *steps.DBT_LAYERS[layer], *WRITES_ONLY])
+    result = run_dbt(settings, ["build", *steps.DBT_LAYERS[layer], *WRITES_ONLY], as_of=night)
     if not result.ok:
         raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
     return {"detail": result.summary()}

@@ -4,12 +4,11 @@
     run without --vars still builds; the nightly pipeline passes as_of_date.
 -#}
 
-{#- The run's as-of date as a 'YYYY-MM-DD' string: var as_of_date, else the run's start date (UTC). -#}
+{#- The run's as-of date as a 'YYYY-MM-DD' string (crmwh_as_of_date_value), else the run's start date (UTC). -#}
 {% macro cv_as_of_date_text() -%}
-    {%- set value = var('as_of_date') if crmwh_as_of_date_given() else run_started_at.strftime('%Y-%m-%d') -%}
-    {%- set value = value | string | trim -%}
+    {%- set value = crmwh_as_of_date_value() or run_started_at.strftime('%Y-%m-%d') -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
-        {{ exceptions.raise_compiler_error("crmwh: var as_of_date must be YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {{ exceptions.raise_compiler_error("crmwh: as_of_date (var or CRMWH_AS_OF_DATE) must be YYYY-MM-DD, got '" ~ value ~ "'") }}
     {%- endif -%}
     {{- return(value) -}}
 {%- endmacro %}

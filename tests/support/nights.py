@@ -43,8 +43,8 @@ def build_night(settings: Settings, night: date, run_id: str | None = None, publ
         load_night(con, settings.landing_dir, night)
     finally:
         con.close()
-    result = run_dbt(settings, ["build", "--vars", f"{{as_of_date: '{night.isoformat()}'}}",
-                                "--select", *BUILT_RESOURCES, *test_paths, "--indirect-selection", "empty"])
+    result = run_dbt(settings, ["build", "--select", *BUILT_RESOURCES, *test_paths, "--indirect-selection", "empty"],
+                     as_of=night)
     assert result.ok, f"dbt build of {night} failed: {result.failures[:5]}"
     con = connect(settings.build_db_path)
     try:
