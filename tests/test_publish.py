@@ -88,13 +88,18 @@ def write_build(settings: Settings, version: int, rows: int | None = None, build
     return rows
 
 
-def read_published(path: Path) -> tuple[int, int, int]:
+def query_one(path: Path, sql: str) -> tuple:
+    """The one row ``sql`` returns from a DuckDB file opened read-only."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("select (select count(*) from facts), (select rows from snapshot), "
-                           "(select version from snapshot)").fetchone()
+        return con.execute(sql).fetchone()
     finally:
         con.close()
+
+
+def read_published(path: Path) -> tuple[int, int, int]:
+    return query_one(path, "select (select count(*) from facts), (select rows from snapshot), "
+                           "(select version from snapshot)")
 
 
 def digest(path: Path) -> str:
@@ -286,12 +291,8 @@ def test_duckdb_15_opens_the_published_file_read_only(tmp_path: Path, build_form
 
 def block_counts(path: Path) -> tuple[int, int]:
     """(total, free) blocks of a DuckDB file."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute("select total_blocks, free_blocks from pragma_database_size() "
-                           "where database_name = current_database()").fetchone()
-    finally:
-        con.close()
+    return query_one(path, "select total_blocks, free_blocks from pragma_database_size() "
+                           "where database_name = current_database()")
 
 
 def free_some_blocks(settings: Settings, share_of_rows: float) -> None:
