@@ -6,9 +6,12 @@
 -#}
 {% macro crmwh_as_of_date_value() -%}
     {%- set value = var('as_of_date', none) -%}
-    {%- if value is none or (value | string | trim) == '' -%}
+    {#- Read only when compiling: an environment variable read while parsing makes dbt re-parse
+        every file that read it when its value changes (21 files, ~6 s a night). -#}
+    {%- if execute and (value is none or (value | string | trim) == '') -%}
         {%- set value = env_var('CRMWH_AS_OF_DATE', '') -%}
     {%- endif -%}
+    {%- if value is none -%}{%- set value = '' -%}{%- endif -%}
     {{- return(value | string | trim) -}}
 {%- endmacro %}
 
