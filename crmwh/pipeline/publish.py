@@ -85,11 +85,14 @@ def storage_version_number(path: Path) -> int | None:
 
 
 def _copy_file(source: Path, temporary: Path) -> bool:
-    """Checkpoint the build file and copy its bytes; False (nothing copied) if it must be rewritten.
+    """Checkpoint the build file and copy its bytes; False (nothing copied) if it must be rewritten:
+    its format is newer than DuckDB 1.5 reads, or most of it is free blocks.
 
     The connection stays open during the copy: it holds DuckDB's write lock, so no other
     process changes the file while its bytes are read.
     """
+    if storage_version_number(source) not in DUCKDB_15_READABLE_VERSIONS:
+        return False
     con = connect(source)
     try:
         con.execute("checkpoint")
@@ -137,8 +140,7 @@ def publish(settings: Settings, tag: str = "night", *, compact: bool = False) ->
     temporary = target.with_name(f".{target.name}.{tag}.{os.getpid()}.tmp")
     remove_stale_temporaries(target)
     try:
-        copyable = not compact and storage_version_number(source) in DUCKDB_15_READABLE_VERSIONS
-        if not (copyable and _copy_file(source, temporary)):
+        if compact or not _copy_file(source, temporary):
             _rewrite(settings, source, temporary)
     except BaseException:
         _unlink_database(temporary)
