@@ -11,7 +11,7 @@ Per system folder ``dbt_project/models/staging/<system>/`` this writes:
   table per entity (identifier ``<system>__<entity>``) with its declared
   columns (contract type, description, required, aliases, staged name);
 - ``_<system>__models.yml``: descriptions and tests of the staging models;
-- ``stg_<system>__<entity>.sql``: one line calling the ``crmwh_stage`` macro;
+- ``stg_<system>__<entity>.sql``: its unique key (config) and a call of the ``crmwh_stage`` macro;
 
 and ``dbt_project/macros/generated/crmwh_staged_sources.sql``, the list of
 staged entities that the quarantine and audit models loop over.
@@ -275,7 +275,9 @@ def _models_document(entities: list[StagedEntity]) -> dict:
 
 
 def _model_sql(staged: StagedEntity) -> str:
-    return f"-- {GENERATED_NOTE}\n{{{{ crmwh_stage('{staged.source_name}', '{staged.entity.name}') }}}}\n"
+    return (f"-- {GENERATED_NOTE}\n"
+            f"{{{{ config(unique_key={[STAGED_NAMES.get(name, name) for name in staged.unique_key]!r}) }}}}\n"
+            f"{{{{ crmwh_stage('{staged.source_name}', '{staged.entity.name}') }}}}\n")
 
 
 def _staged_sources_macro(entities: list[StagedEntity]) -> str:

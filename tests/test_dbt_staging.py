@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -259,3 +260,77 @@ def test_same_staging_builds_on_postgres(built: tuple[Path, str], postgres_serve
     assert rejects == _query(database, """
         select entity, record_key, field, reason_code from quarantine.staging_rejects order by 1, 2, 3""")
     assert reconciled == [("raw.erp__orders", 6, 2, 2, 2, True)]
+
+
+def _dbt_staging(database: Path, work: Path, *args: str, env: dict[str, str] | None = None,
+                 expect_ok: bool = True) -> str:
+    """``dbt build`` of the staging layer (as the pipeline selects it) on ``database``."""
+    from crmwh.pipeline.steps import DBT_LAYERS
+
+    result = subprocess.run(
+        [str(DBT), "build", *DBT_LAYERS["staging"], *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT)],
+        env={**os.environ, "CRMWH_BUILD_DB": str(database), "DBT_TARGET_PATH": str(work / "target"),
+             "DBT_LOG_PATH": str(work / "logs"), "CRMWH_DBT_TARGET": "duckdb", **(env or {})},
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert (result.returncode == 0) == expect_ok, result.stdout[-6000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def _add_late_orders(database: Path, rows: list[dict]) -> None:
+    """Raw erp orders of a later load (night 2026-11-04, loaded 2026-11-05 01:00)."""
+    later = {"_source_system": "erp", "_night": "2026-11-04", "_load_id": "load-4",
+             "_loaded_at": "2026-11-05 01:00:00", "_source_file": "raw.erp__orders.2026-11-04.file",
+             "customer_id": "C9", "currency": "EUR", "order_date": "2026-11-03"}
+    con = duckdb.connect(str(database))
+    try:
+        for number, row in enumerate(rows, start=7):
+            values = {**later, "_record_number": number, "_row_hash": f"hash-late-{number}", **row}
+            con.execute(f"insert into raw.erp__orders ({', '.join(values)}) values ({', '.join('?' for _ in values)})",
+                        list(values.values()))
+    finally:
+        con.close()
+
+
+def test_incremental_staging_equals_a_full_rebuild(built: tuple[Path, str], tmp_path: Path) -> None:
+    """A night stages only the raw rows loaded since the last build, ranked against the staged rows,
+    and ends with the same staging, quarantine and reconciliation as rebuilding from all of raw."""
+    database, _ = built
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copyfile(database, incremental)
+    _add_late_orders(incremental, [
+        {"order_id": "O1", "status": "invoiced", "updated_at": "2026-11-04T10:00:00Z"},  # newer: wins
+        {"order_id": "O4", "status": "cancelled", "updated_at": "2026-10-01T10:00:00Z"},  # older: loses
+        {"order_id": "O2", "status": "open", "updated_at": "2026-11-04T10:00:00Z"},  # was rejected
+        {"order_id": "O5", "status": "open", "updated_at": "2026-11-04T10:00:00Z"},  # new key
+        {"order_id": "O6", "status": "open", "order_date": "04.11.2026"},  # new reject
+    ])
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(incremental, full)
+
+    _dbt_staging(incremental, tmp_path / "incremental", env={"CRMWH_STAGING_LOADED_SINCE": "2026-11-03T00:00:00"})
+    _dbt_staging(full, tmp_path / "full", "--full-refresh")
+
+    # The incremental run read only the late rows (its compiled model filters on the load time).
+    compiled = next((tmp_path / "incremental" / "target" / "compiled").rglob("stg_erp__orders.sql")).read_text()
+    assert "\"_loaded_at\" >= cast('2026-11-03 00:00:00' as timestamp)" in compiled
+    assert _query(incremental, "select order_id, status from staging.stg_erp__orders order by 1") == [
+        ("O1", "invoiced"), ("O2", "open"), ("O4", "invoiced"), ("O5", "open")]
+    assert ("O6", "order_date", "CAST_FAILED") in _query(
+        incremental, "select record_key, field, reason_code from quarantine.staging_rejects")
+    for table in ("staging.stg_erp__orders", "quarantine.staging_rejects", "audit.staging_reconciliation"):
+        assert _query(incremental, f"select * from {table} order by all") == _query(full, f"select * from {table} order by all"), table
+
+
+def test_a_load_the_staging_layer_skipped_fails_reconciliation(built: tuple[Path, str], tmp_path: Path) -> None:
+    """Nothing lost: were a load ever left out of an incremental night (here: told to start after it),
+    the reconciliation would not add up and the build fails."""
+    database, _ = built
+    skipped = tmp_path / "skipped.duckdb"
+    shutil.copyfile(database, skipped)
+    _add_late_orders(skipped, [{"order_id": "O7", "status": "open", "updated_at": "2026-11-04T10:00:00Z"}])
+    output = _dbt_staging(skipped, tmp_path, env={"CRMWH_STAGING_LOADED_SINCE": "2026-11-06T00:00:00"},
+                          expect_ok=False)
+    assert "accepted_values_staging_reconciliation_is_reconciled" in output
+    assert _query(skipped, "select raw_rows, staged_rows, is_reconciled from audit.staging_reconciliation "
+                           "where raw_table = 'raw.erp__orders'") == [(7, 2, False)]

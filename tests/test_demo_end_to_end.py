@@ -76,6 +76,12 @@ def test_demo_reconciles_every_file_and_publishes_every_night(demo_home: Path):
         # Staging: every raw row is staged, quarantined (typing/required) or superseded by a newer version.
         assert con.execute("select bool_and(is_reconciled) from audit.staging_reconciliation").fetchone()[0] is True
         assert con.execute("select count(*) from quarantine.staging_rejects").fetchone()[0] > 0
+        # Staging is built in full the first night, then from the rows loaded since its last build.
+        staging = [detail for (detail,) in con.execute(
+            "select detail from audit.night_steps where step = 'dbt:staging' and status = 'success' order by started_at"
+        ).fetchall()]
+        assert len(staging) == NIGHTS and staging[0].endswith("(full refresh)"), staging
+        assert all("(raw rows loaded since " in detail for detail in staging[1:]), staging
     finally:
         con.close()
 

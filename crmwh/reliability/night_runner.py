@@ -27,23 +27,10 @@ from crmwh.errors import CrmwhError
 from crmwh.pipeline import steps
 
 STAGES = ("ingest", "dbt", "gates", "publish")
-WRITES_ONLY = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
 def dbt_tests_enabled() -> bool:
     return os.environ.get("CRMWH_NIGHT_DBT_TESTS", "1").strip() not in ("0", "false", "no")
-
-
-@steps.audited("dbt:{layer}")
-def build_models_without_tests(*, layer: str, night: date, run_id: str, settings: Settings | None = None) -> dict:
-    """``steps.build_models`` without dbt's data tests (recorded under the same step name)."""
-    from crmwh.pipeline.dbt_runner import run_dbt
-
-    settings = settings or load_settings()
-    result = run_dbt(settings, ["build", *steps.DBT_LAYERS[layer], *WRITES_ONLY], as_of=night)
-    if not result.ok:
-        raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
-    return {"detail": result.summary()}
 
 
 def announce(stage: str, step: str) -> None:
@@ -53,7 +40,7 @@ def announce(stage: str, step: str) -> None:
 def night_plan(settings: Settings, night: date, run_id: str) -> list[tuple[str, str, Callable[[], Any]]]:
     """``(stage, step, call)`` for every step after ``begin``, in the DAG's dependency order."""
     common: dict[str, Any] = {"night": night, "run_id": run_id, "settings": settings}
-    build = steps.build_models if dbt_tests_enabled() else build_models_without_tests
+    data_tests = dbt_tests_enabled()
     plan: list[tuple[str, str, Callable[[], Any]]] = []
     for system in steps.pipeline_systems(settings):
         plan += [
@@ -63,9 +50,9 @@ def night_plan(settings: Settings, night: date, run_id: str) -> list[tuple[str, 
         ]
     plan += [
         ("ingest", "load_raw:other_systems", lambda: steps.load_other_systems(**common)),
-        ("dbt", "dbt:staging", lambda: build(layer="staging", **common)),
+        ("dbt", "dbt:staging", lambda: steps.build_models(layer="staging", data_tests=data_tests, **common)),
         ("gates", "gates:staging", lambda: steps.quality_gates(stage="staging", **common)),
-        ("dbt", "dbt:warehouse", lambda: build(layer="warehouse", **common)),
+        ("dbt", "dbt:warehouse", lambda: steps.build_models(layer="warehouse", data_tests=data_tests, **common)),
         ("gates", "gates:marts", lambda: steps.quality_gates(stage="marts", **common)),
         ("publish", "publish", lambda: steps.publish_warehouse(**common)),
     ]

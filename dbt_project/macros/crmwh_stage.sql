@@ -87,11 +87,11 @@
 
 
 {#-
-    Every raw row with: load metadata, `_text__<field>` (delivered text),
-    `<staged name>` (typed), `_reject__<field>` (REQUIRED_MISSING, CAST_FAILED
-    or null) and `_is_valid`.
+    Every raw row (loaded at or after `loaded_since`, a SQL timestamp, when given) with:
+    load metadata, `_text__<field>` (delivered text), `<staged name>` (typed),
+    `_reject__<field>` (REQUIRED_MISSING, CAST_FAILED or null) and `_is_valid`.
 -#}
-{% macro crmwh_typed_select(source_name, table_name) -%}
+{% macro crmwh_typed_select(source_name, table_name, loaded_since=none) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- if not execute -%}
         select * from {{ relation }}
@@ -113,6 +113,9 @@
                 {{ crmwh_delivered_text(column, present) }} as {{ adapter.quote('_text__' ~ column.name) }}{{ ',' if not loop.last }}
                 {%- endfor %}
             from {{ relation }}
+            {%- if loaded_since is not none %}
+            where "_loaded_at" >= {{ loaded_since }}
+            {%- endif %}
         ),
 
         typed as (
@@ -153,16 +156,51 @@
 
 
 {#-
+    Raw rows a run of the staging layer must look at, as a SQL timestamp: on an
+    incremental run, those loaded at or after $CRMWH_STAGING_LOADED_SINCE (or var
+    staging_loaded_since). The pipeline passes the start of the last staging build made
+    with the same staging definition (crmwh.pipeline.staging_state); without it, every
+    raw row is looked at again, which is slower but gives the same tables. Read only
+    when compiling, like the as-of date, so a new value re-parses nothing.
+-#}
+{% macro crmwh_staging_loaded_since() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set value = var('staging_loaded_since', none) -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {%- set value = env_var('CRMWH_STAGING_LOADED_SINCE', '') -%}
+    {%- endif -%}
+    {%- set value = value | string | trim -%}
+    {%- if value == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+)?$', value) -%}
+        {{ exceptions.raise_compiler_error("crmwh: staging_loaded_since must be a timestamp like 2026-11-02T01:00:00, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return("cast('" ~ value | replace('T', ' ') ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
+{#-
     A staging model: the valid rows, latest version per key (latest updated_at;
     ties broken by _night, _loaded_at (a corrected file re-delivered for the same
     night wins), _load_id, _record_number, all descending).
+
+    Incremental (delete+insert on the model's unique_key): a run ranks the raw rows
+    loaded since the last staging build together with the staged row of each key they
+    touch, so the result equals ranking all of raw (the ordering is total, and the
+    staged row is the best of everything loaded before).
 -#}
 {% macro crmwh_stage(source_name, table_name) -%}
-    {%- set typed_sql = crmwh_typed_select(source_name, table_name) -%}
+    {%- set typed_sql = crmwh_typed_select(source_name, table_name, crmwh_staging_loaded_since()) -%}
     {%- if not execute -%}
         {{ typed_sql }}
     {%- else -%}
         {%- set spec = crmwh_source_spec(source_name, table_name) -%}
+        {%- set columns = [] -%}
+        {%- for column in spec.columns -%}{%- do columns.append(adapter.quote(column.staged)) -%}{%- endfor -%}
+        {%- for name in crmwh_load_metadata_columns() -%}{%- do columns.append(adapter.quote(name)) -%}{%- endfor -%}
         {%- set order_by = [] -%}
         {%- if spec.updated_at -%}{%- do order_by.append(adapter.quote(spec.updated_at) ~ ' desc nulls last') -%}{%- endif -%}
         {%- do order_by.extend(['"_night" desc', '"_loaded_at" desc', '"_load_id" desc', '"_record_number" desc']) -%}
@@ -170,24 +208,48 @@
             {{ typed_sql | indent(12) }}
         ),
 
+        delivered_versions as (
+            select {{ columns | join(', ') }}
+            from typed
+            where _is_valid
+        ),
+        {%- if is_incremental() %}
+
+        touched_keys as (
+            select distinct {% for name in spec.unique_key %}{{ adapter.quote(name) }}{{ ', ' if not loop.last }}{% endfor %}
+            from delivered_versions
+        ),
+
+        staged_versions as (
+            select {% for column in columns %}staged.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+            from {{ this }} as staged
+            inner join touched_keys
+                on {% for name in spec.unique_key %}staged.{{ adapter.quote(name) }} = touched_keys.{{ adapter.quote(name) }}{{ ' and ' if not loop.last }}{% endfor %}
+        ),
+
+        candidates as (
+            select * from delivered_versions
+            union all
+            select * from staged_versions
+        ),
+        {%- else %}
+
+        candidates as (
+            select * from delivered_versions
+        ),
+        {%- endif %}
+
         ranked as (
             select
-                typed.*,
+                candidates.*,
                 row_number() over (
                     partition by {% for name in spec.unique_key %}{{ adapter.quote(name) }}{{ ', ' if not loop.last }}{% endfor %}
                     order by {{ order_by | join(', ') }}
                 ) as _version_rank
-            from typed
-            where _is_valid
+            from candidates
         )
 
-        select
-            {%- for column in spec.columns %}
-            {{ adapter.quote(column.staged) }},
-            {%- endfor %}
-            {%- for name in crmwh_load_metadata_columns() %}
-            {{ adapter.quote(name) }}{{ ',' if not loop.last }}
-            {%- endfor %}
+        select {{ columns | join(', ') }}
         from ranked
         where _version_rank = 1
     {%- endif -%}
@@ -195,8 +257,8 @@
 
 
 {#- The rejected rows of one source table, one row per failing field, for quarantine.staging_rejects. -#}
-{% macro crmwh_rejects_select(source_name, table_name, model_name) -%}
-    {%- set typed_sql = crmwh_typed_select(source_name, table_name) -%}
+{% macro crmwh_rejects_select(source_name, table_name, model_name, loaded_since=none) -%}
+    {%- set typed_sql = crmwh_typed_select(source_name, table_name, loaded_since) -%}
     {%- set string = dbt.type_string() -%}
     {%- if not execute -%}
         {{ typed_sql }}
