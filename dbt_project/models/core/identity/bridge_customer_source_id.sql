@@ -39,19 +39,29 @@ reasons as (
     from links as l
 ),
 
-best_reason as (
-    select node_id, match_reason
-    from (
-        select node_id, match_reason, row_number() over (partition by node_id order by reason_order, match_reason) as pick
-        from reasons
-    ) as r
-    where pick = 1
-),
-
-all_reasons as (
-    select node_id, {{ dbt.listagg('match_reason', "','", 'order by match_reason') }} as match_reasons
+node_reasons as (
+    -- one pass per node: its strongest reason (lowest order; among reasons outside the list,
+    -- the first by name) and all its reasons
+    select
+        node_id,
+        min(reason_order) as best_reason_order,
+        min(case when reason_order = 99 then match_reason end) as best_unlisted_reason,
+        {{ dbt.listagg('match_reason', "','", 'order by match_reason') }} as match_reasons
     from reasons
     group by node_id
+),
+
+best_reason as (
+    select
+        node_id,
+        case best_reason_order
+            {%- for reason in reason_priority %}
+            when {{ loop.index }} then '{{ reason }}'
+            {%- endfor %}
+            else best_unlisted_reason
+        end as match_reason,
+        match_reasons
+    from node_reasons
 ),
 
 latest_assignment as (
@@ -76,7 +86,7 @@ final as (
             when f.founder_node_id is not null then 'founder'
             else coalesce(b.match_reason, 'founder')
         end as match_reason,
-        r.match_reasons,
+        b.match_reasons,
         f.founder_node_id is not null as is_key_founder,
         n.first_seen_at,
         la.matched_at
@@ -84,7 +94,6 @@ final as (
     inner join component_keys as ck on ck.node_id = n.node_id
     left join founders as f on f.founder_node_id = n.node_id and f.customer_key = ck.customer_key
     left join best_reason as b on b.node_id = n.node_id
-    left join all_reasons as r on r.node_id = n.node_id
     left join latest_assignment as la on la.node_id = n.node_id
 )
 

@@ -17,6 +17,21 @@ with sends as (
         and t.customer_key <> {{ core_unknown_key() }}
 ),
 
+repeated as (
+    -- only pairs sent more than once get their lists built (a small share of all sends)
+    select customer_key, material_code
+    from sends
+    group by customer_key, material_code
+    having count(*) > 1
+),
+
+repeated_sends as (
+    select sends.*
+    from sends
+    inner join repeated
+        on repeated.customer_key = sends.customer_key and repeated.material_code = sends.material_code
+),
+
 grouped as (
     select
         customer_key,
@@ -27,9 +42,8 @@ grouped as (
         count(distinct department_code) as n_departments,
         min(touched_at) as first_sent_at,
         max(touched_at) as last_sent_at
-    from sends
+    from repeated_sends
     group by customer_key, material_code
-    having count(*) > 1
 ),
 
 department_lists as (
@@ -37,7 +51,11 @@ department_lists as (
         customer_key,
         material_code,
         {{ dbt.listagg('department_code', "', '", 'order by department_code') }} as departments
-    from (select distinct customer_key, material_code, department_code from sends where department_code is not null) as d
+    from (
+        select distinct customer_key, material_code, department_code
+        from repeated_sends
+        where department_code is not null
+    ) as d
     group by customer_key, material_code
 ),
 
@@ -46,7 +64,7 @@ campaign_lists as (
         customer_key,
         material_code,
         {{ dbt.listagg('campaign_id', "', '", 'order by campaign_id') }} as campaign_ids
-    from (select distinct customer_key, material_code, campaign_id from sends) as d
+    from (select distinct customer_key, material_code, campaign_id from repeated_sends) as d
     group by customer_key, material_code
 ),
 
