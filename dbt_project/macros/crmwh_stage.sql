@@ -167,11 +167,7 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set value = var('staging_loaded_since', none) -%}
-    {%- if value is none or (value | string | trim) == '' -%}
-        {%- set value = env_var('CRMWH_STAGING_LOADED_SINCE', '') -%}
-    {%- endif -%}
-    {%- set value = value | string | trim -%}
+    {%- set value = crmwh_var_or_env('staging_loaded_since', 'CRMWH_STAGING_LOADED_SINCE') -%}
     {%- if value == '' -%}
         {{ return(none) }}
     {%- endif -%}
