@@ -10,6 +10,7 @@ from pathlib import Path
 
 SUPPORTED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,19 +30,22 @@ import pyarrow.parquet as pq
 
 from crmwh.errors import CrmwhError
 from ingestion.contracts import Entity, entity_contract
-from ingestion.landing import NAME_PATTERN, LandedFile, read_source_note
+from ingestion.ahead import ordered_ahead
+from ingestion.jsonl import ParsedJsonl, parse_jsonl
+from ingestion.landing import NAME_PATTERN, UTF8_BOM, LandedFile, read_source_note
 from ingestion.warehouse import (
     RAW_METADATA_COLUMNS,
     ensure_raw_table,
     ensure_schemas,
     qualified,
     quote_ident,
+    raw_columns,
     raw_table_name,
+    sql_string,
 )
 
 BINARY_SNIFF_BYTES = 8192
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class ReconciliationError(CrmwhError):
@@ -90,6 +94,8 @@ class _Context:
     raw_table: str
     contract: Entity | None
     loaded_at: datetime
+    parsed_jsonl: ParsedJsonl | None = None  # the file's lines, when parsed before its turn
+    raw_columns: dict[str, set[str]] | None = None  # the batch's view of the raw tables' columns
 
     @property
     def metadata_params(self) -> list[object]:
@@ -112,10 +118,6 @@ def make_load_id(system: str, entity: str, checksum: str) -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- quarantine helpers
@@ -183,15 +185,14 @@ def _insert_raw(ctx: _Context, fields: list[str], select_sql: str, params: list[
     """Insert delivered fields plus metadata; ``select_sql`` must yield record_number, row_hash and the fields."""
     # A field delivered as ``Priority`` after ``priority`` is the same (case-insensitive) column:
     # add only names the table lacks, compared the way DuckDB compares them.
-    schema, table = ctx.raw_table.split(".", 1)
-    existing = {
-        row[0].lower(): row[0]
-        for row in ctx.con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
-    ensure_raw_table(ctx.con, ctx.raw_table, [existing.get(name.lower(), name) for name in fields])
+    known = ctx.raw_columns if ctx.raw_columns is not None else {}
+    if ctx.raw_table not in known:
+        known[ctx.raw_table] = raw_columns(ctx.con, ctx.raw_table).get(ctx.raw_table, set())
+    existing = {name.lower(): name for name in known[ctx.raw_table]}
+    if not existing or any(name.lower() not in existing for name in fields):
+        ensure_raw_table(ctx.con, ctx.raw_table, [existing.get(name.lower(), name) for name in fields],
+                         known[ctx.raw_table])
+        known[ctx.raw_table] = raw_columns(ctx.con, ctx.raw_table)[ctx.raw_table]
     field_list = ", ".join(quote_ident(name) for name in fields)
     row = ctx.con.execute(
         f"""
@@ -341,7 +342,7 @@ def _quarantine_merged_records(ctx: _Context, fields: list[str]) -> int:
     table = qualified(ctx.raw_table)
     suspect = " or ".join(f"regexp_matches({quote_ident(f)}, ?)" for f in fields)
     which = "coalesce(" + ", ".join(
-        f"case when regexp_matches({quote_ident(f)}, ?) then {_sql_string(f)} end" for f in fields) + ")"
+        f"case when regexp_matches({quote_ident(f)}, ?) then {sql_string(f)} end" for f in fields) + ")"
     record = "to_json(struct_pack(" + ", ".join(f"{quote_ident(f)} := {quote_ident(f)}" for f in fields) + "))::varchar"
     ctx.con.execute(
         f"""create or replace temp table crmwh_csv_merged as
@@ -369,7 +370,7 @@ def _quarantine_merged_records(ctx: _Context, fields: list[str]) -> int:
 def _load_csv_from(ctx: _Context, source: Path, shape: _CsvShape) -> _Outcome:
     fields = _csv_header(source)
     _check_fields(fields)
-    columns = "{" + ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in fields) + "}"
+    columns = "{" + ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in fields) + "}"
     # allow_quoted_nulls = false: a quoted empty field ("") is an empty string, an unquoted one
     # is NULL, as PostgreSQL's COPY writes them; otherwise both would arrive as NULL.
     reader = (
@@ -428,159 +429,33 @@ def _load_csv_from(ctx: _Context, source: Path, shape: _CsvShape) -> _Outcome:
 # --------------------------------------------------------------------------- JSON lines
 
 
-def _lines_table(path: Path) -> pa.Table:
-    """Split a file into lines without creating a Python object per line.
-
-    Column ``text`` holds the lines as strings when the whole file is UTF-8 (the
-    usual case, checked once in C); otherwise it is null and SQL decodes ``bytes``
-    line by line, so only the bad lines are rejected.
-    """
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-        is_utf8 = True
-    except UnicodeDecodeError:
-        is_utf8 = False
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(buffer == 10) + 1)).astype(np.int64)
-    if data.startswith(UTF8_BOM):  # a byte-order mark belongs to the file, not to line 1's JSON
-        starts[0] = len(UTF8_BOM)
-    if starts[-1] == len(data):
-        starts = starts[:-1]
-    offsets = np.append(starts, len(data)).astype(np.int64)
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    lines = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts), buffers)
-    text = (pa.LargeStringArray.from_buffers(len(starts), buffers[1], buffers[2]) if is_utf8
-            else pa.nulls(len(starts), pa.large_string()))
-    return pa.table({"line_no": pa.array(np.arange(1, len(starts) + 1, dtype=np.int64)), "bytes": lines,
-                     "text": text})
-
-
-def _json_path(key: str) -> str:
-    return _sql_string('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
-
-
 def _load_jsonl(ctx: _Context) -> _Outcome:
-    con = ctx.con
-    con.register("crmwh_jsonl_lines", _lines_table(ctx.landed.path))
-    try:
-        # One pass decodes and validates every line; the raw bytes stay in Arrow, read again
-        # only for lines that are not UTF-8.
-        con.execute(
-            """
-            create or replace temp table crmwh_jsonl as
-            with decoded as (
-                select line_no, rtrim(coalesce(text, try(decode(bytes))), chr(13) || chr(10)) as text
-                from crmwh_jsonl_lines
-            )
-            , checked as (
-                select line_no, text,
-                       case
-                           when text is null then 'INVALID_ENCODING'
-                           when not json_valid(text) then 'MALFORMED_JSON'
-                           when left(ltrim(text, ' ' || chr(9) || chr(13)), 1) <> '{' then 'NOT_AN_OBJECT'  -- valid JSON: '{' opens an object
-                       end as error
-                from decoded
-                where text is null or trim(text, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) <> ''
-            ), keyed as (
-                select line_no, text, error, keys, list_transform(keys, lambda k: lower(k)) as lower_keys
-                from (select line_no, text, error, case when error is null then json_keys(text) end as keys
-                      from checked)
-            )
-            -- Field names become (case-insensitive) column names: a record whose names clash
-            -- (the same name twice: which value counts is ambiguous), are empty or are reserved
-            -- is quarantined on its own, naming the field.
-            select line_no, text,
-                   case
-                       when error is not null then error
-                       when len(keys) <> len(list_distinct(lower_keys)) then 'DUPLICATE_KEY'
-                       when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then 'EMPTY_FIELD_NAME'
-                       when list_has_any(lower_keys, ?::varchar[]) then 'RESERVED_FIELD_NAME'
-                   end as error,
-                   case
-                       when error is not null then null
-                       when len(keys) <> len(list_distinct(lower_keys))
-                           then list_filter(keys, lambda k: len(list_filter(keys, lambda j: lower(j) = lower(k))) > 1)[1]
-                       when list_bool_or(list_transform(keys, lambda k: trim(k) = '')) then ''
-                       else list_filter(keys, lambda k: list_contains(?::varchar[], lower(k)))[1]
-                   end as bad_field
-            from keyed
-            """,
-            [list(RAW_METADATA_COLUMNS), list(RAW_METADATA_COLUMNS)],
-        )
-        quarantined = _quarantine_rows(
-            ctx,
-            """select j.line_no, j.bad_field, j.error,
-                      case j.error
-                          when 'INVALID_ENCODING' then 'line is not valid UTF-8'
-                          when 'MALFORMED_JSON' then 'line is not valid JSON'
-                          when 'NOT_AN_OBJECT' then 'line is JSON but not an object'
-                          when 'DUPLICATE_KEY' then 'field ' || to_json(j.bad_field)
-                               || ' appears twice in the record (names compare case-insensitively)'
-                          when 'EMPTY_FIELD_NAME' then 'a field of the record has an empty name'
-                          else 'field ' || to_json(j.bad_field) || ' is reserved for load metadata'
-                      end,
-                      coalesce(j.text, l.bytes::varchar)
-               from crmwh_jsonl as j join crmwh_jsonl_lines as l using (line_no)
-               where j.error is not null order by j.line_no""",
-        )
-    finally:
-        con.unregister("crmwh_jsonl_lines")
-    # Spellings of one name that differ only in case (``priority`` on one line, ``Priority`` on
-    # another) fill one column, named as first delivered; no record holds two of them.
-    spellings: dict[str, list[str]] = {}
-    for key, in con.execute(
-        """
-        select key from (
-            select unnest(json_keys(text)) as key, line_no from crmwh_jsonl where error is null
-        ) group by key order by min(line_no), key
-        """
-    ).fetchall():
-        spellings.setdefault(key.lower(), []).append(key)
-    known = set(ctx.contract.column_names) if ctx.contract else set()
-    for names in spellings.values():  # the contract's spelling names the column when delivered
-        names.sort(key=lambda name: name not in known)
-    fields = [names[0] for names in spellings.values()]
-    missing = _missing_required(ctx.contract, fields) if fields else []
-    if missing:
-        reason = f"required field(s) {', '.join(missing)} absent from every record"
-        quarantined += _quarantine_rows(
-            ctx,
-            "select line_no, ?, 'MISSING_REQUIRED_COLUMN', ?, text from crmwh_jsonl where error is null order by line_no",
-            [missing[0], reason],
-        )
-        loaded = 0
-    elif fields:
-        _check_fields(fields)
-        # One parse per line for all fields: extract a list of values, then index it.
-        all_names = [name for names in spellings.values() for name in names]
-        paths = ", ".join(_json_path(name) for name in all_names)
-        values_list, position = [], 1
-        for names in spellings.values():
-            refs = [f"v[{position + offset}]" for offset in range(len(names))]
-            values_list.append(refs[0] if len(refs) == 1 else f"coalesce({', '.join(refs)})")
-            position += len(names)
-        values = ", ".join(values_list)
-        loaded = _insert_raw(
-            ctx,
-            fields,
-            f"""select line_no, md5(text), {values}
-                from (select line_no, text, json_extract_string(text, [{paths}]) as v
-                      from crmwh_jsonl where error is null)
-                order by line_no""",
-            [],
-        )
-    else:
-        loaded = 0
-    con.execute("drop table if exists crmwh_jsonl")
+    parsed = ctx.parsed_jsonl or parse_jsonl(ctx.landed.path, ctx.contract)
+    if parsed.records is not None:
+        _check_fields(parsed.fields)  # before anything is written: a rejected file leaves no rows
+    quarantined = loaded = 0
+    if parsed.rejects.num_rows:
+        quarantined = _insert_arrow(ctx, "crmwh_jsonl_rejects", parsed.rejects, _quarantine_rows)
+    if parsed.records is not None:
+        loaded = _insert_arrow(ctx, "crmwh_jsonl_records", parsed.records,
+                               lambda ctx, select_sql: _insert_raw(ctx, parsed.fields, select_sql, []))
     message = "no records" if loaded + quarantined == 0 else ""
     return _Outcome(rows_in=loaded + quarantined, rows_loaded=loaded, rows_quarantined=quarantined, message=message)
 
 
-def _count_nonblank_lines(ctx: _Context) -> int:
+def _insert_arrow(ctx: _Context, name: str, table: pa.Table, insert: Callable[[_Context, str], int]) -> int:
+    """Run ``insert`` on ``select * from name`` with the Arrow table registered under that name."""
+    ctx.con.register(name, table)
+    try:
+        return insert(ctx, f"select * from {name}")
+    finally:
+        ctx.con.unregister(name)
+
+
+def _count_nonblank_lines(path: Path) -> int:
     """Independent count of a JSON-lines file's records, for reconciliation."""
     count = 0
-    with ctx.landed.path.open("rb") as handle:
+    with path.open("rb") as handle:
         for number, line in enumerate(handle):
             if number == 0 and line.startswith(UTF8_BOM):
                 line = line[len(UTF8_BOM):]
@@ -634,8 +509,11 @@ _READERS = {"csv": _load_csv, "jsonl": _load_jsonl, "parquet": _load_parquet}
 # --------------------------------------------------------------------------- ledger and reconciliation
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
-    return con.execute("select count(*) from audit.load_ledger where load_id = ?", [load_id]).fetchall()[0][0] > 0
+def _loaded_ids(con: duckdb.DuckDBPyConnection, entities: Iterable[str]) -> set[str]:
+    """Load ids in the ledger for these entities (a load id is unique to its system, entity and bytes)."""
+    return {load_id for load_id, in con.execute(
+        "select load_id from audit.load_ledger where entity in (select unnest(?::varchar[]))", [sorted(entities)],
+    ).fetchall()}
 
 
 def count_rows_by_load(con: duckdb.DuckDBPyConnection,
@@ -708,45 +586,87 @@ def _check_tables_hold(con: duckdb.DuckDBPyConnection, results: list[LoadResult]
         raise ReconciliationError(f"counts do not reconcile: {'; '.join(problems)}")
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path) -> LoadResult:
+@dataclass(frozen=True)
+class _Prepared:
+    """What is known of a file before its turn in the transaction."""
+
+    checksum: str
+    size: int
+    load_id: str
+    parsed_jsonl: ParsedJsonl | None = None
+    jsonl_records: int | None = None  # the JSON-lines file's non-blank lines, counted apart from the parse
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What the files of one transaction share."""
+
+    loaded_ids: set[str]  # loads in the ledger, this batch's included
+    raw_columns: dict[str, set[str]]  # raw table -> its columns, kept current as the batch adds some
+
+
+def _screen(landed: LandedFile, size: int) -> _FileRejected | None:
+    """Why a file cannot be split into records at all; None when it can (or is empty)."""
+    if not NAME_PATTERN.match(landed.system) or not NAME_PATTERN.match(landed.entity):
+        return _FileRejected(
+            "INVALID_NAME",
+            f"system and entity names must be lower-case letters, digits and '_' "
+            f"(got system {landed.system!r}, entity {landed.entity!r}); rename the file or folder")
+    if size == 0:
+        return None
+    if landed.file_format is None:
+        return _FileRejected(
+            "UNSUPPORTED_FORMAT",
+            f"{landed.path.suffix or 'no extension'} is not a supported format (use .csv, .jsonl or .parquet)")
+    if landed.file_format != "parquet" and _starts_with(landed.path, UTF16_BOMS):
+        return _FileRejected(
+            "INVALID_ENCODING", f"the .{landed.file_format} file is UTF-16 (byte-order mark); re-export it as UTF-8")
+    if landed.file_format != "parquet" and _looks_binary(landed.path):
+        return _FileRejected(
+            "BINARY_FILE",
+            f"binary content in a .{landed.file_format} file (NUL bytes); expected UTF-8 text (UTF-16 without a BOM looks like this too)")
+    return None
+
+
+def _prepare(landed: LandedFile, loaded_ids: frozenset[str]) -> _Prepared:
+    """Checksum a file and parse its JSON lines: work that writes nothing, done on a worker thread."""
+    checksum, size = file_checksum(landed.path)
+    load_id = make_load_id(landed.system, landed.entity, checksum)
+    if landed.file_format == "jsonl" and size and load_id not in loaded_ids and _screen(landed, size) is None:
+        return _Prepared(checksum, size, load_id, parse_jsonl(landed.path, entity_contract(landed.system, landed.entity)),
+                         _count_nonblank_lines(landed.path))
+    return _Prepared(checksum, size, load_id)
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path,
+              prepared: _Prepared, batch: _Batch) -> LoadResult:
     """Load one file inside the caller's transaction; the same bytes loaded before load nothing.
 
     The ledger's ``location`` is the query or URL for files an extractor landed, else the file.
     """
     source_kind, source_location = read_source_note(landed.path)
     location = landed.location(landing_dir)
-    checksum, size = file_checksum(landed.path)
-    load_id = make_load_id(landed.system, landed.entity, checksum)
+    checksum, size, load_id = prepared.checksum, prepared.size, prepared.load_id
     raw_table = raw_table_name(landed.system, landed.entity) if NAME_PATTERN.match(landed.entity) else ""
-    if _already_loaded(con, load_id):
+    if load_id in batch.loaded_ids:
         return LoadResult(load_id, landed.system, landed.entity, location, "already_loaded", 0, 0, 0,
                           "same content was loaded before", raw_table or None)
-    ctx = _Context(con, landed, location, load_id, raw_table, entity_contract(landed.system, landed.entity), _utcnow())
+    batch.loaded_ids.add(load_id)
+    ctx = _Context(con, landed, location, load_id, raw_table, entity_contract(landed.system, landed.entity),
+                   _utcnow(), prepared.parsed_jsonl, batch.raw_columns)
     started_at = ctx.loaded_at
     independent_rows_in: int | None = None
-    if not NAME_PATTERN.match(landed.system) or not NAME_PATTERN.match(landed.entity):
-        outcome = _reject_whole_file(ctx, _FileRejected(
-            "INVALID_NAME",
-            f"system and entity names must be lower-case letters, digits and '_' "
-            f"(got system {landed.system!r}, entity {landed.entity!r}); rename the file or folder"))
+    rejected = _screen(landed, size)
+    if rejected is not None:
+        outcome = _reject_whole_file(ctx, rejected)
     elif size == 0:
         outcome = _Outcome(0, 0, 0, status="empty", message="empty file (0 bytes)")
-    elif landed.file_format is None:
-        outcome = _reject_whole_file(ctx, _FileRejected(
-            "UNSUPPORTED_FORMAT",
-            f"{landed.path.suffix or 'no extension'} is not a supported format (use .csv, .jsonl or .parquet)"))
-    elif landed.file_format != "parquet" and _starts_with(landed.path, UTF16_BOMS):
-        outcome = _reject_whole_file(ctx, _FileRejected(
-            "INVALID_ENCODING", f"the .{landed.file_format} file is UTF-16 (byte-order mark); re-export it as UTF-8"))
-    elif landed.file_format != "parquet" and _looks_binary(landed.path):
-        outcome = _reject_whole_file(ctx, _FileRejected(
-            "BINARY_FILE",
-            f"binary content in a .{landed.file_format} file (NUL bytes); expected UTF-8 text (UTF-16 without a BOM looks like this too)"))
     else:
         try:
             outcome = _READERS[landed.file_format](ctx)
             if landed.file_format == "jsonl":
-                independent_rows_in = _count_nonblank_lines(ctx)
+                independent_rows_in = (prepared.jsonl_records if prepared.jsonl_records is not None
+                                       else _count_nonblank_lines(landed.path))
         except _FileRejected as rejected:
             outcome = _reject_whole_file(ctx, rejected)
     if outcome.status == "loaded" and outcome.rows_loaded == 0 and outcome.rows_quarantined == 0:
@@ -766,12 +686,16 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[LandedFile], landing_
     """Load files (e.g. the pages of one entity) in one transaction: all of them, or none.
 
     Each file still gets its own ledger row and its own reconciliation; one
-    transaction per batch instead of per page saves a WAL flush per page.
+    transaction per batch instead of per page saves a WAL flush per page. Worker
+    threads checksum and parse the next files while this one writes.
     """
     ensure_schemas(con)
     con.execute("begin transaction")
     try:
-        results = [_load_one(con, landed, landing_dir) for landed in files]
+        batch = _Batch(_loaded_ids(con, {landed.entity for landed in files}), raw_columns(con))
+        loaded_before = frozenset(batch.loaded_ids)
+        with closing(ordered_ahead(lambda landed: _prepare(landed, loaded_before), files)) as prepared:
+            results = [_load_one(con, landed, landing_dir, ready, batch) for landed, ready in zip(files, prepared)]
         _check_tables_hold(con, results)
         con.execute("commit")
     except BaseException:

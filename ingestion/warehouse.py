@@ -119,6 +119,11 @@ def raw_table_name(system: str, entity: str) -> str:
     return f"raw.{table_system}__{entity}"
 
 
+def sql_string(value: str) -> str:
+    """A SQL string literal holding ``value``."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB/PostgreSQL, whatever characters it holds."""
     return '"' + name.replace('"', '""') + '"'

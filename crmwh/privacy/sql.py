@@ -35,13 +35,9 @@ from crmwh.privacy.subject import (
     email_key,
     phone_key,
 )
-from ingestion.warehouse import quote_ident
+from ingestion.warehouse import quote_ident, sql_string
 
 ID_CHARS = "A-Za-z0-9_-"
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_list(values: Iterable[str]) -> str:
