@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ingestion.contracts import Entity
 from ingestion.landing import UTF8_BOM
-from ingestion.warehouse import RAW_METADATA_COLUMNS, sql_string
+from ingestion.warehouse import RAW_METADATA_COLUMNS, memory_limit, sql_string
 
 # Bytes other than JSON whitespace and line ends: a line without any is blank.
 _IS_LINE_CONTENT = np.ones(256, dtype=np.uint8)
@@ -99,10 +99,11 @@ _connections = threading.local()
 
 
 def _parse_connection() -> duckdb.DuckDBPyConnection:
-    """This thread's in-memory DuckDB: one core each, the threads run side by side."""
+    """This thread's in-memory DuckDB: one core each (the threads run side by side), under the
+    pipeline's memory limit like its other connections."""
     con = getattr(_connections, "con", None)
     if con is None:
-        con = duckdb.connect(config={"threads": 1})
+        con = duckdb.connect(config={"threads": 1, "memory_limit": memory_limit()})
         _connections.con = con
     return con
 
@@ -196,8 +197,7 @@ def parse_jsonl(path: Path, contract: Entity | None) -> ParsedJsonl:
     _classify_lines(con, *_lines_table(path))
     spellings = _spellings(con, contract)
     fields = [names[0] for names in spellings.values()]
-    missing = [name for name in contract.required_columns
-               if name not in {contract.canonical_name(f) for f in fields}] if contract and fields else []
+    missing = contract.missing_required(fields) if contract and fields else []
     if missing:
         reason = f"required field(s) {', '.join(missing)} absent from every record"
         con.execute(

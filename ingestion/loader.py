@@ -148,10 +148,7 @@ def _reject_whole_file(ctx: _Context, rejected: _FileRejected) -> _Outcome:
 
 
 def _missing_required(contract: Entity | None, fields: list[str]) -> list[str]:
-    if contract is None:
-        return []
-    delivered = {contract.canonical_name(name) for name in fields}
-    return [name for name in contract.required_columns if name not in delivered]
+    return contract.missing_required(fields) if contract else []
 
 
 def _check_fields(fields: list[str]) -> None:

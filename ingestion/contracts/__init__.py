@@ -46,6 +46,11 @@ class Entity:
     def required_columns(self) -> list[str]:
         return [column.name for column in self.columns if column.required]
 
+    def missing_required(self, delivered: list[str]) -> list[str]:
+        """Required columns none of the delivered names (or their aliases) stand for."""
+        names = {self.canonical_name(name) for name in delivered}
+        return [name for name in self.required_columns if name not in names]
+
     def canonical_name(self, delivered: str) -> str:
         """Map a delivered column name (possibly renamed by schema drift) to ours."""
         for column in self.columns:
