@@ -20,6 +20,12 @@ from ingestion.warehouse import MEMORY_LIMIT_VARIABLE, memory_limit
 
 # The night dbt builds as of (read by the macro crmwh_as_of_date_value; var as_of_date overrides it).
 AS_OF_DATE_VARIABLE = "CRMWH_AS_OF_DATE"
+# How DuckDB reports a fault of its own (a bug, not the data or the SQL): the node's error, then
+# "database has been invalidated" for every later node of that dbt process. A new process can
+# build them (DuckDB 2.0.0's dictionary-surviving join fails this way now and then: docs/benchmarks.md).
+ENGINE_FAULT_MARKERS = ("INTERNAL Error", "database has been invalidated")
+# Node statuses `dbt retry` runs again.
+RETRIED_STATUSES = ("error", "fail", "skipped", "runtime error")
 
 
 @dataclass
@@ -27,8 +33,9 @@ class DbtResult:
     command: list[str]
     returncode: int
     statuses: Counter[str] = field(default_factory=Counter)  # "model:success" -> count
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "<node>: <first line of its message>"
     elapsed_seconds: float = 0.0
+    failure_messages: list[str] = field(default_factory=list)  # the failed nodes' whole messages
 
     @property
     def ok(self) -> bool:
@@ -39,6 +46,21 @@ class DbtResult:
             n for key, n in self.statuses.items()
             if key.split(":")[0] == resource_type and (status is None or key.split(":")[1] == status)
         )
+
+    @property
+    def engine_fault(self) -> str:
+        """The line where DuckDB reports a fault of its own (ENGINE_FAULT_MARKERS), or ''.
+
+        Running the failed nodes again in a new process may then succeed.
+        """
+        return next((line.strip() for message in self.failure_messages for line in message.splitlines()
+                     if any(marker in line for marker in ENGINE_FAULT_MARKERS)), "")
+
+    def then(self, retry: DbtResult) -> DbtResult:
+        """The outcome once ``retry`` (``dbt retry``) has run this run's failed and skipped nodes again."""
+        kept = Counter({key: n for key, n in self.statuses.items() if key.split(":")[1] not in RETRIED_STATUSES})
+        return DbtResult(retry.command, retry.returncode, kept + retry.statuses, retry.failures,
+                         self.elapsed_seconds + retry.elapsed_seconds, retry.failure_messages)
 
     def summary(self) -> str:
         return (
@@ -76,22 +98,24 @@ def dbt_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str
     return env
 
 
-def _read_run_results(target_dir: Path) -> tuple[Counter[str], list[str], float]:
+def _read_run_results(target_dir: Path) -> tuple[Counter[str], list[str], float, list[str]]:
     path = target_dir / "run_results.json"
     if not path.is_file():
-        return Counter(), [], 0.0
+        return Counter(), [], 0.0, []
     data = json.loads(path.read_text())
     statuses: Counter[str] = Counter()
     failures: list[str] = []
+    messages: list[str] = []
     for result in data.get("results", []):
         unique_id = result.get("unique_id", "")
         resource_type = unique_id.split(".", 1)[0]
         status = str(result.get("status"))
         statuses[f"{resource_type}:{status}"] += 1
         if status in ("error", "fail", "runtime error"):
-            message = (result.get("message") or "").strip().splitlines()
-            failures.append(f"{unique_id}: {message[0] if message else status}")
-    return statuses, failures, float(data.get("elapsed_time", 0.0))
+            message = (result.get("message") or "").strip()
+            failures.append(f"{unique_id}: {message.splitlines()[0] if message else status}")
+            messages.append(message)
+    return statuses, failures, float(data.get("elapsed_time", 0.0)), messages
 
 
 def run_dbt(
@@ -114,8 +138,8 @@ def run_dbt(
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     command = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
                "--target", target]
-    run_results = settings.dbt_target_dir / "run_results.json"
-    run_results.unlink(missing_ok=True)
+    if args[:1] != ["retry"]:  # `dbt retry` reads the previous run's results
+        (settings.dbt_target_dir / "run_results.json").unlink(missing_ok=True)
     with subprocess.Popen(command, env=dbt_env(settings, extra_env), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, cwd=str(settings.work_dir)) as proc:
         assert proc.stdout is not None
@@ -125,8 +149,8 @@ def run_dbt(
             tail = (tail + [line])[-40:]
             if progress:
                 progress(line)
-    statuses, failures, elapsed = _read_run_results(settings.dbt_target_dir)
-    result = DbtResult(command, proc.returncode, statuses, failures, elapsed)
+    statuses, failures, elapsed, messages = _read_run_results(settings.dbt_target_dir)
+    result = DbtResult(command, proc.returncode, statuses, failures, elapsed, messages)
     if proc.returncode != 0 and not failures:
         result.failures.append(next((l for l in reversed(tail) if "error" in l.lower()), tail[-1] if tail else "dbt failed"))
     return result

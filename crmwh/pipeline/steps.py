@@ -301,9 +301,15 @@ def build_models(*, layer: str, night: date, run_id: str, settings: Settings | N
         else:
             extra_env[LOADED_SINCE_VARIABLE] = since.isoformat()
     result = run_dbt(settings, args, as_of=night, extra_env=extra_env, progress=progress)
+    engine_fault = "" if result.ok else result.engine_fault
+    if engine_fault:
+        if progress:
+            progress(f"dbt build ({layer}): DuckDB failed internally ({engine_fault}); "
+                     "running the failed and skipped nodes again in a new process (dbt retry)")
+        result = result.then(run_dbt(settings, ["retry"], as_of=night, extra_env=extra_env, progress=progress))
     if not result.ok:
         raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
-    detail = result.summary()
+    detail = result.summary() + (f" (dbt retry after a DuckDB internal error: {engine_fault})" if engine_fault else "")
     if layer == "staging":
         with warehouse(settings) as con:
             record_staging_build(con, definition, night, run_id, full_refresh=since is None,
