@@ -67,7 +67,7 @@ def test_an_engine_fault_is_retried_and_the_layer_completes(tmp_path: Path, monk
     lines: list[str] = []
     result = steps.build_models(layer="staging", night=NIGHT, run_id=RUN_ID, settings=settings,
                                 progress=lines.append)
-    assert "dbt retry after a DuckDB internal error" in result["detail"]
+    assert "run again after a DuckDB internal error: " in result["detail"]
     assert any("running the failed and skipped nodes again" in line for line in lines)
     con = duckdb.connect(str(settings.build_db_path), read_only=True)
     try:
@@ -93,4 +93,4 @@ def test_a_failure_in_other_words_is_not_retried(tmp_path: Path, monkeypatch: py
     lines: list[str] = []
     with pytest.raises(CrmwhError, match="injected_fault"):
         steps.build_models(layer="staging", night=NIGHT, run_id=RUN_ID, settings=settings, progress=lines.append)
-    assert not any("dbt retry" in line for line in lines)
+    assert not any("again in a new process" in line for line in lines)

@@ -57,7 +57,8 @@ class DbtResult:
                      if any(marker in line for marker in ENGINE_FAULT_MARKERS)), "")
 
     def then(self, retry: DbtResult) -> DbtResult:
-        """The outcome once ``retry`` (``dbt retry``) has run this run's failed and skipped nodes again."""
+        """The outcome once ``retry`` ran this run's failed and skipped nodes again (``dbt retry``),
+        or everything again when this run left no results."""
         kept = Counter({key: n for key, n in self.statuses.items() if key.split(":")[1] not in RETRIED_STATUSES})
         return DbtResult(retry.command, retry.returncode, kept + retry.statuses, retry.failures,
                          self.elapsed_seconds + retry.elapsed_seconds, retry.failure_messages)
@@ -138,7 +139,7 @@ def run_dbt(
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     command = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
                "--target", target]
-    if args[:1] != ["retry"]:  # `dbt retry` reads the previous run's results
+    if list(args[:1]) != ["retry"]:  # `dbt retry` reads the previous run's results
         (settings.dbt_target_dir / "run_results.json").unlink(missing_ok=True)
     with subprocess.Popen(command, env=dbt_env(settings, extra_env), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, cwd=str(settings.work_dir)) as proc:
@@ -152,5 +153,7 @@ def run_dbt(
     statuses, failures, elapsed, messages = _read_run_results(settings.dbt_target_dir)
     result = DbtResult(command, proc.returncode, statuses, failures, elapsed, messages)
     if proc.returncode != 0 and not failures:
+        # dbt stopped before writing its results (e.g. DuckDB invalidated the database under it): its output says why.
         result.failures.append(next((l for l in reversed(tail) if "error" in l.lower()), tail[-1] if tail else "dbt failed"))
+        result.failure_messages.append("\n".join(tail))
     return result

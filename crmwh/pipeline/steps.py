@@ -303,13 +303,15 @@ def build_models(*, layer: str, night: date, run_id: str, settings: Settings | N
     result = run_dbt(settings, args, as_of=night, extra_env=extra_env, progress=progress)
     engine_fault = "" if result.ok else result.engine_fault
     if engine_fault:
+        # `dbt retry` needs the results of the run it continues; without them, build the layer again.
+        again = ["retry"] if result.statuses else args
         if progress:
-            progress(f"dbt build ({layer}): DuckDB failed internally ({engine_fault}); "
-                     "running the failed and skipped nodes again in a new process (dbt retry)")
-        result = result.then(run_dbt(settings, ["retry"], as_of=night, extra_env=extra_env, progress=progress))
+            progress(f"dbt build ({layer}): DuckDB failed internally ({engine_fault}); running "
+                     f"{'the failed and skipped nodes' if result.statuses else 'the layer'} again in a new process")
+        result = result.then(run_dbt(settings, again, as_of=night, extra_env=extra_env, progress=progress))
     if not result.ok:
         raise CrmwhError(f"dbt build ({layer}) failed: {'; '.join(result.failures[:3])}")
-    detail = result.summary() + (f" (dbt retry after a DuckDB internal error: {engine_fault})" if engine_fault else "")
+    detail = result.summary() + (f" (run again after a DuckDB internal error: {engine_fault})" if engine_fault else "")
     if layer == "staging":
         with warehouse(settings) as con:
             record_staging_build(con, definition, night, run_id, full_refresh=since is None,
