@@ -590,6 +590,7 @@ class _Prepared:
     checksum: str
     size: int
     load_id: str
+    rejected: _FileRejected | None = None  # why the file cannot be read as records at all
     parsed_jsonl: ParsedJsonl | None = None
     jsonl_records: int | None = None  # the JSON-lines file's non-blank lines, counted apart from the parse
 
@@ -626,13 +627,15 @@ def _screen(landed: LandedFile, size: int) -> _FileRejected | None:
 
 
 def _prepare(landed: LandedFile, loaded_ids: frozenset[str]) -> _Prepared:
-    """Checksum a file and parse its JSON lines: work that writes nothing, done on a worker thread."""
+    """Checksum and screen a file, parse its JSON lines: work that writes nothing, done on a worker thread."""
     checksum, size = file_checksum(landed.path)
     load_id = make_load_id(landed.system, landed.entity, checksum)
-    if landed.file_format == "jsonl" and size and load_id not in loaded_ids and _screen(landed, size) is None:
-        return _Prepared(checksum, size, load_id, parse_jsonl(landed.path, entity_contract(landed.system, landed.entity)),
+    rejected = _screen(landed, size)
+    if landed.file_format == "jsonl" and size and load_id not in loaded_ids and rejected is None:
+        return _Prepared(checksum, size, load_id, None,
+                         parse_jsonl(landed.path, entity_contract(landed.system, landed.entity)),
                          _count_nonblank_lines(landed.path))
-    return _Prepared(checksum, size, load_id)
+    return _Prepared(checksum, size, load_id, rejected)
 
 
 def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: Path,
@@ -653,9 +656,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, landed: LandedFile, landing_dir: P
                    _utcnow(), prepared.parsed_jsonl, batch.raw_columns)
     started_at = ctx.loaded_at
     independent_rows_in: int | None = None
-    rejected = _screen(landed, size)
-    if rejected is not None:
-        outcome = _reject_whole_file(ctx, rejected)
+    if prepared.rejected is not None:
+        outcome = _reject_whole_file(ctx, prepared.rejected)
     elif size == 0:
         outcome = _Outcome(0, 0, 0, status="empty", message="empty file (0 bytes)")
     else:

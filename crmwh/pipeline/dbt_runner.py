@@ -24,8 +24,9 @@ AS_OF_DATE_VARIABLE = "CRMWH_AS_OF_DATE"
 # "database has been invalidated" for every later node of that dbt process. A new process can
 # build them (DuckDB 2.0.0's dictionary-surviving join fails this way now and then: docs/benchmarks.md).
 ENGINE_FAULT_MARKERS = ("INTERNAL Error", "database has been invalidated")
-# Node statuses `dbt retry` runs again.
-RETRIED_STATUSES = ("error", "fail", "skipped", "runtime error")
+# Node statuses of a failed node; `dbt retry` runs those and the skipped ones again.
+FAILED_STATUSES = ("error", "fail", "runtime error")
+RETRIED_STATUSES = (*FAILED_STATUSES, "skipped")
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _read_run_results(target_dir: Path) -> tuple[Counter[str], list[str], float,
         resource_type = unique_id.split(".", 1)[0]
         status = str(result.get("status"))
         statuses[f"{resource_type}:{status}"] += 1
-        if status in ("error", "fail", "runtime error"):
+        if status in FAILED_STATUSES:
             message = (result.get("message") or "").strip()
             failures.append(f"{unique_id}: {message.splitlines()[0] if message else status}")
             messages.append(message)
