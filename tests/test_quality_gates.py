@@ -362,3 +362,55 @@ def test_a_validated_frame_is_released_after_its_suite(tmp_path: Path) -> None:
         released.append(watcher() is None)
     assert released == [True, True]
     assert (session.build_docs()).is_file()
+
+
+def test_batches_are_not_fingerprinted(tmp_path: Path) -> None:
+    """GX's md5 of every row of a batch was 3/4 of the gates' time at scale l: it is turned off.
+
+    The fingerprint is a batch marker GX writes into the data docs' validation pages, so
+    a GX version that ignores our setting puts it back there and fails this test.
+    """
+    import pandas as pd
+
+    from crmwh.quality.gx_runner import GxSession
+
+    session = GxSession(tmp_path / "docs")
+    expectations = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "member_id"}}]
+    results = session.validate("members.blocking", "blocking", {}, expectations,
+                               pd.DataFrame({"member_id": ["M1", "M2"]}), {})
+    assert [result.success for result in results] == [True]
+    pages = list((session.build_docs()).parent.rglob("validations/**/*.html"))
+    assert pages, "GX wrote no validation page"
+    assert not [page for page in pages if "pandas_data_fingerprint" in page.read_text()]
+
+
+def test_a_duplicate_within_an_initial_load_fails_uniqueness(warehouse: Settings) -> None:
+    """Every row is the night's (an initial load): the whole-table check reuses the night's frame."""
+    insert(warehouse, "staging.stg_erp__orders", [order("SO1", status="shipped")])
+    with pytest.raises(CrmwhError, match=r"gate stg_erp__orders\.blocking\.whole_table failed"):
+        run_gates(stage="staging", night=NIGHT, run_id=RUN, settings=warehouse)
+    failed = [row for row in gate_rows(warehouse) if not row[3]]
+    assert [(row[0], row[1], row[4]) for row in failed] == [
+        ("stg_erp__orders.blocking.whole_table", "expect_column_values_to_be_unique(order_id)", 2)]
+
+
+def test_frames_read_through_arrow_equal_duckdbs_own(tmp_path: Path) -> None:
+    """GX must see the frame DuckDB's .df() would give: same values, same dtypes, nulls included."""
+    import pandas as pd
+
+    from crmwh.quality.frames import query_frame
+
+    con = duckdb.connect(str(tmp_path / "types.duckdb"))
+    con.execute("""create table t as select * from (values
+        ('a', 1.25::decimal(18, 2), 523.99::decimal(18, 2), date '2026-11-03', timestamp '2026-11-03 01:02:03',
+         timestamp '2026-11-03 01:02:03'::timestamp_s, timestamptz '2026-11-03 01:02:03+01',
+         1::integer, 2::bigint, 7::hugeint, 4::tinyint, 5::ubigint, true, false, 0.1::double, 0.5::float),
+        (null, null, 0.07::decimal(18, 2), null, null, null, null, null, 3::bigint, null, null, 6::ubigint, null,
+         true, null, null)
+    ) as v(s, d, d2, dt, ts, ts_s, tstz, i_null, i, h, ti, ub, b_null, b, f, fl)""")
+    # the second query has types left to .df() itself
+    others = "[i, 1] as l, interval 90 minute as iv, time '01:02:03' as tm, 'x'::blob as bl"
+    for query in ("select * from t where i > ?", f"select *, {others} from t where i > ?"):
+        expected = con.execute(query, [0]).df()
+        pd.testing.assert_frame_equal(query_frame(con, query, [0]), expected, check_exact=True)
+        assert query_frame(con, query, [5]).shape == (0, expected.shape[1])

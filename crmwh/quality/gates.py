@@ -49,6 +49,7 @@ import pandas as pd
 from crmwh.config import Settings, load_settings
 from crmwh.errors import CrmwhError
 from crmwh.quality.checks import is_initial_load, volume_check
+from crmwh.quality.frames import query_frame
 from crmwh.quality.gx_runner import GxSession
 from crmwh.quality.results import GateResult, write_results
 from crmwh.quality.suites import SuiteFile, load_suites
@@ -128,8 +129,8 @@ def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFi
     results: list[GateResult] = []
     row_level, table_level = suite.split()
     where, arguments = (f" where {quote_ident(filter_column)} = ?", [night]) if filter_column else ("", [])
-    frame = con.execute(f"select {_selection(row_level, columns)} from {qualified(suite.table)}{where}",
-                        arguments).df()
+    frame = query_frame(con, f"select {_selection(row_level, columns)} from {qualified(suite.table)}{where}",
+                        arguments)
     if frame.empty:
         results.append(GateResult(suite.name, SKIPPED, suite.severity, True, None,
                                   f"{suite.table}: no rows for {night} ({suite.rows})"))
@@ -144,7 +145,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFi
                                       f"{suite.table} lacks column(s) {', '.join(missing)}"))
         elif table_level:
             results += session.validate(f"{suite.name}.whole_table", suite.severity, suite.spec, table_level,
-                                        _rows_sharing_values(con, suite.table, needed, filter_column, night),
+                                        _rows_sharing_values(con, suite.table, needed, filter_column, night, frame),
                                         parameters)
     if suite.volume and suite.raw_table:
         results.append(volume_check(con, suite.name, suite.severity, suite.raw_table, suite.volume, night))
@@ -152,25 +153,30 @@ def run_suite(con: duckdb.DuckDBPyConnection, session: GxSession, suite: SuiteFi
 
 
 def _rows_sharing_values(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                         filter_column: str | None, night: date) -> pd.DataFrame:
+                         filter_column: str | None, night: date, night_rows: pd.DataFrame) -> pd.DataFrame:
     """For the whole-table expectations (uniqueness of keys): the table's rows whose values in
     ``columns`` also occur in the night's rows, every such row of every night.
 
     A duplicate is caught on the night its later row arrives, since both rows then share the
     night's values; rows no night's value points to cannot have changed (dbt's unique tests
     check the whole tables every night as well). At scale l this reads thousands of keys a
-    night instead of every key of 9 million rows.
+    night instead of every key of 9 million rows. When the night's rows are every row of the
+    table (an initial load), they are the answer: ``night_rows`` is reused instead of read again.
     """
+    total = con.execute(f"select count(*) from {qualified(table)}").fetchall()[0][0]
+    if total == len(night_rows) and set(columns) <= set(night_rows.columns):
+        return night_rows[columns]
     select = ", ".join(f"whole.{quote_ident(name)}" for name in columns)
     if filter_column is None:
-        return con.execute(f"select {select} from {qualified(table)} as whole").df()
+        return query_frame(con, f"select {select} from {qualified(table)} as whole")
     matches = " and ".join(f"tonight.{quote_ident(name)} = whole.{quote_ident(name)}" for name in columns)
-    return con.execute(
+    return query_frame(
+        con,
         f"""select {select} from {qualified(table)} as whole
             where exists (select 1 from {qualified(table)} as tonight
                           where tonight.{quote_ident(filter_column)} = ? and {matches})""",
         [night],
-    ).df()
+    )
 
 
 def summarise(stage: str, results: list[GateResult], suites: int, docs_index: Path) -> str:
