@@ -29,6 +29,17 @@ from crmwh.progress import progress
 from crmwh.reliability.night_runner import STAGES
 
 
+MIN_STEP_SHOWN_SECONDS = 1.0  # steps shorter than this are only in their stage's sum
+
+
+class BenchNightFailed(Exception):
+    """A step of a benchmarked night raised; carries the figures of the steps before it."""
+
+    def __init__(self, figures: NightFigures) -> None:
+        super().__init__(figures.failure)
+        self.figures = figures
+
+
 def peak_rss_mib() -> float:
     """Largest resident set so far of this process or any finished child (dbt runs as one), MiB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -42,8 +53,10 @@ class NightFigures:
     kind: str                       # "full build" or "incremental"
     records: int = 0                # records the night's files delivered (rows_in)
     seconds: dict[str, float] = field(default_factory=dict)
+    steps: list[tuple[str, str, float]] = field(default_factory=list)  # (stage, step, seconds), in order
     floor_seconds: float = 0.0
     peak_rss_mib: float = 0.0
+    failure: str | None = None      # "<step>: <error>" when the night stopped there
 
     @property
     def total_seconds(self) -> float:
@@ -51,13 +64,17 @@ class NightFigures:
 
     def report(self) -> str:
         lines = [f"{self.kind}: night {self.night}, {self.records:,} records"]
+        if self.failure:
+            lines.append(f"  FAILED at {self.failure} (its time is in its stage; later steps did not run)")
         for stage in STAGES:
             seconds = self.seconds.get(stage, 0.0)
             rate = f"{self.records / seconds:12,.0f} rows/s" if seconds else ""
             lines.append(f"  {stage:<18}{seconds:10.2f} s   {rate}")
+            lines += [f"    {step:<30}{step_seconds:8.2f} s" for step_stage, step, step_seconds in self.steps
+                      if step_stage == stage and step_seconds >= MIN_STEP_SHOWN_SECONDS]
         ratio = self.total_seconds / self.floor_seconds if self.floor_seconds else float("nan")
         lines += [
-            f"  whole night       {self.total_seconds:10.2f} s   {self.records / self.total_seconds:12,.0f} rows/s",
+            f"  whole night       {self.total_seconds:10.2f} s   {self.records / max(self.total_seconds, 1e-9):12,.0f} rows/s",
             f"  floor (plain read){self.floor_seconds:10.2f} s",
             f"  night / floor     {ratio:10.1f} x   (ingest / floor {self.seconds.get('ingest', 0.0) / self.floor_seconds if self.floor_seconds else float('nan'):.1f} x)",
             f"  peak RSS          {self.peak_rss_mib:10.0f} MiB (this process or dbt, whichever is larger)",
@@ -91,8 +108,16 @@ def run_night(settings: Settings, night: date, kind: str) -> NightFigures:
     for stage, step, call in plan:
         progress(f"bench night {night} ({kind}): {step}")
         started = time.perf_counter()
-        result = call()
-        figures.seconds[stage] = figures.seconds.get(stage, 0.0) + time.perf_counter() - started
+        try:
+            result = call()
+        except Exception as exc:  # the stages before the failure are still worth printing
+            figures.failure = f"{step}: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+            figures.peak_rss_mib = peak_rss_mib()
+            raise BenchNightFailed(figures) from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            figures.seconds[stage] = figures.seconds.get(stage, 0.0) + elapsed
+            figures.steps.append((stage, step, elapsed))
         if step.startswith("load_raw:"):
             figures.records += result.get("rows_in", 0)
     figures.peak_rss_mib = peak_rss_mib()
@@ -110,10 +135,22 @@ def bench_nights(root: Path, landing: Path) -> dict[str, float]:
         raise CrmwhError("bench night needs at least 2 nights (--nights 2 or more)")
     settings.ensure_dirs()
     settings.build_db_path.unlink(missing_ok=True)
-    results = [run_night(settings, nights[0], "full build"), run_night(settings, nights[1], "incremental")]
+    results: list[NightFigures] = []
+    try:
+        for night, kind in ((nights[0], "full build"), (nights[1], "incremental")):
+            results.append(run_night(settings, night, kind))
+    except BenchNightFailed as failed:
+        print_nights([*results, failed.figures])
+        raise CrmwhError(f"bench night {failed.figures.night} ({failed.figures.kind}) failed at "
+                         f"{failed.figures.failure}; the figures above are what ran before it") from failed
+    print_nights(results)
     figures: dict[str, float] = {}
-    print("\nwhole nights through the pipeline steps (crmwh.pipeline.steps, the DAG's order, no Airflow)")
     for result, prefix in zip(results, ("night_full", "night_incremental")):
-        print("  " + result.report().replace("\n", "\n  "))
         figures.update(result.as_figures(prefix))
     return figures
+
+
+def print_nights(results: list[NightFigures]) -> None:
+    print("\nwhole nights through the pipeline steps (crmwh.pipeline.steps, the DAG's order, no Airflow)")
+    for result in results:
+        print("  " + result.report().replace("\n", "\n  "))
