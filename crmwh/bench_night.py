@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from crmwh.config import Settings
-from crmwh.errors import CrmwhError
+from crmwh.errors import CrmwhError, first_line
 from crmwh.progress import progress
 from crmwh.reliability.night_runner import STAGES
 
@@ -111,7 +111,7 @@ def run_night(settings: Settings, night: date, kind: str) -> NightFigures:
         try:
             result = call()
         except Exception as exc:  # the stages before the failure are still worth printing
-            figures.failure = f"{step}: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+            figures.failure = f"{step}: {type(exc).__name__}: {first_line(exc)}"
             figures.peak_rss_mib = peak_rss_mib()
             raise BenchNightFailed(figures) from exc
         finally:

@@ -630,8 +630,10 @@ def _prepare(landed: LandedFile, loaded_ids: frozenset[str]) -> _Prepared:
     """Checksum and screen a file, parse its JSON lines: work that writes nothing, done on a worker thread."""
     checksum, size = file_checksum(landed.path)
     load_id = make_load_id(landed.system, landed.entity, checksum)
+    if load_id in loaded_ids:  # skipped by the writer: nothing to read
+        return _Prepared(checksum, size, load_id)
     rejected = _screen(landed, size)
-    if landed.file_format == "jsonl" and size and load_id not in loaded_ids and rejected is None:
+    if landed.file_format == "jsonl" and size and rejected is None:
         return _Prepared(checksum, size, load_id, None,
                          parse_jsonl(landed.path, entity_contract(landed.system, landed.entity)),
                          _count_nonblank_lines(landed.path))

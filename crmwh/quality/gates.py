@@ -47,7 +47,7 @@ import duckdb
 import pandas as pd
 
 from crmwh.config import Settings, load_settings
-from crmwh.errors import CrmwhError
+from crmwh.errors import CrmwhError, first_line
 from crmwh.quality.checks import is_initial_load, volume_check
 from crmwh.quality.frames import query_frame
 from crmwh.quality.gx_runner import GxSession
@@ -206,9 +206,8 @@ def run_gates(*, stage: str, night: date, run_id: str, settings: Settings | None
             try:
                 results += run_suite(con, session, suite, night)
             except Exception as exc:  # a broken suite file fails its own gate, with the reason recorded
-                first_line = (str(exc).strip().splitlines() or [""])[0]
                 results.append(GateResult(suite.name, SETUP, suite.severity, False, None,
-                                          f"{type(exc).__name__}: {first_line}"[:500]))
+                                          f"{type(exc).__name__}: {first_line(exc)}"[:500]))
     finally:
         con.close()
     docs_index = session.build_docs()

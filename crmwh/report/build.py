@@ -17,6 +17,7 @@ import plotly
 import plotly.io as pio
 
 from crmwh.config import Settings
+from crmwh.errors import first_line
 from crmwh.progress import progress
 from crmwh.report.charts import CHARTS, Chart
 from crmwh.report.summary import summary_rows
@@ -56,10 +57,10 @@ def draw(wh: Warehouse, chart_function) -> Chart:
     try:
         return chart_function(wh)
     except duckdb.Error as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = first_line(exc) or type(exc).__name__
         name = chart_function.__name__
-        progress(f"report: {name} could not be drawn: {first_line}")
-        return Chart(name, name.replace("_", " "), "", note=f"could not draw this chart: {first_line}")
+        progress(f"report: {name} could not be drawn: {reason}")
+        return Chart(name, name.replace("_", " "), "", note=f"could not draw this chart: {reason}")
 
 
 def _chart_html(chart: Chart, include_plotlyjs: bool) -> str:
