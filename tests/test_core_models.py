@@ -1,5 +1,8 @@
 """The core layer (dims, incremental facts, snapshots, daily history) built night by night equals a full refresh.
 
+So do the customer-scoped incremental marts (macros/marts/customer_incremental.sql): night 3 carries
+a record that merges two customers, so a night also moves whole timelines between customer keys.
+
 Simulated xs sources for three nights are loaded one night at a time, each followed
 by a dbt build of the core layer with that night's ``as_of_date`` (what the nightly
 DAG does). Every ``core`` table is then checksummed (row count and an
@@ -25,13 +28,20 @@ from crmwh.simulator.generate import generate
 from ingestion.night import load_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables, quote_ident
 
+try:  # tests/ is on sys.path when it has no __init__.py (pytest's default import mode)
+    from support.identity_merge import add_merging_record
+except ImportError:  # tests/ became a package
+    from tests.support.identity_merge import add_merging_record
+
 PROJECT = dbt_project_dir()
 DBT = Path(sys.executable).parent / "dbt"
 START = dt.date(2026, 11, 1)
 NIGHTS = 3
 # What the core layer and the snapshots are built from, staging tables included (each night adds its rows
 # to them, as in the pipeline); tests run once, on the full refresh, for everything but staging (tested elsewhere).
-SELECT = ["+path:models/core", "+path:snapshots"]
+SELECT = ["+path:models/core", "+path:snapshots", *(f"+{name}" for name in ("account_timeline",))]
+# Marts built incrementally, compared like the core tables.
+INCREMENTAL_MARTS = ("account_timeline",)
 NOT_STAGING = ["path:models/staging"]
 # Columns that legitimately differ between two builds of the same data.
 VOLATILE_COLUMNS = {"_loaded_at", "_load_id"}
@@ -66,21 +76,32 @@ def _build_night(work: Path, database: Path, night: dt.date, *extra: str, tests:
 
 
 def core_checksums(database: Path) -> dict[str, tuple[int, int]]:
-    """Per core table: (rows, sum of row hashes) over every column but the volatile ones."""
+    """Per core table and incremental mart: (rows, sum of row hashes) over every column but the volatile ones."""
     con = duckdb.connect(str(database), read_only=True)
     try:
-        tables = [row[0] for row in con.execute(
+        tables = [("core", row[0]) for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'core' order by 1").fetchall()]
+        tables += [("marts", name) for name in INCREMENTAL_MARTS]
         sums: dict[str, tuple[int, int]] = {}
-        for table in tables:
+        for schema, table in tables:
             columns = [row[0] for row in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'core' and table_name = ? "
-                "order by column_name", [table]).fetchall() if row[0] not in VOLATILE_COLUMNS]
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                "order by column_name", [schema, table]).fetchall() if row[0] not in VOLATILE_COLUMNS]
+            assert columns, f"{schema}.{table} is missing"
             row_hash = f"hash({', '.join(quote_ident(c) for c in columns)})"
             count, total = con.execute(
-                f"select count(*), coalesce(sum({row_hash}), 0) from core.{quote_ident(table)}").fetchone()
+                f"select count(*), coalesce(sum({row_hash}), 0) from {schema}.{quote_ident(table)}").fetchone()
             sums[table] = (int(count), int(total))
         return sums
+    finally:
+        con.close()
+
+
+def _timeline_rows_per_customer(database: Path, keys: tuple[str, str]) -> dict[str, int]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {key: con.execute("select count(*) from marts.account_timeline where customer_id = ?", [key]).fetchone()[0]
+                for key in keys}
     finally:
         con.close()
 
@@ -92,7 +113,11 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     generate(scale="xs", nights=NIGHTS, out_dir=landing, start=START)
     database = work / "build.duckdb"
     nights = [START + dt.timedelta(days=n) for n in range(NIGHTS)]
+    merged: tuple[str, str] | None = None
     for night in nights:
+        if night == nights[-1]:  # the first night after night 1 with an ERP customers file
+            merged = add_merging_record(database, landing, night, with_rows_in="marts.account_timeline")
+            timelines_before_merge = _timeline_rows_per_customer(database, merged)
         con = connect(database)
         try:
             ensure_contract_raw_tables(con)
@@ -101,11 +126,14 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
             con.close()
         _build_night(work, database, night, staging=True)
     incremental = core_checksums(database)
+    timelines_after_nights = _timeline_rows_per_customer(database, merged)
     _build_night(work, database, nights[-1])
     rerun = core_checksums(database)
     output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
     full = core_checksums(database)
-    return {"database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output}
+    return {"database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
+            "merged": merged, "timelines_before_merge": timelines_before_merge,
+            "timelines_after_nights": timelines_after_nights}
 
 
 def test_core_tables_exist_and_are_filled(nightly_build: dict) -> None:
@@ -167,3 +195,19 @@ def test_facts_never_lose_rows_and_point_to_dimension_members(nightly_build: dic
         assert (last - first).days <= 400
     finally:
         con.close()
+
+
+def test_a_merge_moves_the_younger_customers_timeline_onto_the_older_key(nightly_build: dict) -> None:
+    older, younger = nightly_build["merged"]
+    con = duckdb.connect(str(nightly_build["database"]), read_only=True)
+    try:
+        moved = con.execute("""
+            select count(*) from staging.int_identity__key_assignments
+            where previous_customer_key = ? and customer_key = ?""", [younger, older]).fetchone()[0]
+    finally:
+        con.close()
+    assert moved > 0, "the injected record did not merge the two customers"
+    before, after = nightly_build["timelines_before_merge"], nightly_build["timelines_after_nights"]
+    assert before[younger] > 0 and before[older] > 0, before
+    # every event of both now under the older key (plus what the nights added), none left under the retired one
+    assert after[younger] == 0 and after[older] >= before[older] + before[younger], (before, after)

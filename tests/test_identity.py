@@ -12,7 +12,6 @@ runs again, then once more without new data. The tests read what dbt wrote:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +27,17 @@ from crmwh.simulator.generate import generate
 from ingestion.night import load_night
 from ingestion.warehouse import ensure_contract_raw_tables
 
+try:  # tests/ is on sys.path when it has no __init__.py (pytest's default import mode)
+    from support.identity_merge import MERGER_ID, add_merging_record
+except ImportError:  # tests/ became a package
+    from tests.support.identity_merge import MERGER_ID, add_merging_record
+
 # the identity models and their parents; staging's own tests are test_dbt_staging's business
 SELECT = ["--select", "+dim_customer", "+bridge_customer_source_id", "+int_identity__key_lineage",
           "--indirect-selection", "cautious", "--exclude", "resource_type:test,path:models/staging"]
 # a re-run: the identity models only (their parents are views, already there)
 RERUN = ["run", "--select", "path:models/intermediate/identity", "path:models/core/identity"]
 BRIDGE_SQL = "select source_system, source_entity, source_id, customer_key from core.bridge_customer_source_id"
-MERGER_ID = "C9999001"
 
 
 @dataclass
@@ -77,34 +80,6 @@ def _build(settings: Settings, args: list[str] | None = None) -> None:
     assert result.ok, "\n".join(result.failures)
 
 
-def _add_merging_record(settings: Settings, night: dt.date) -> tuple[str, str]:
-    """Append to night 2's ERP customers a consumer with customer X's e-mail and customer Y's phone.
-
-    X and Y are two consumers; nothing links them before, since equal e-mails or phones
-    would already have put them in one customer. Returns (older key, younger key).
-    """
-    pair = _frame(settings, """
-        select d.customer_key, d.email, d.phone_e164, k.founder_first_seen_at
-        from core.dim_customer as d
-        inner join staging.int_identity__customer_keys as k on k.customer_key = d.customer_key
-        where not d.is_unknown and d.customer_type = 'consumer' and d.email is not null and d.phone_e164 is not null
-        order by d.customer_key
-        limit 2""")
-    assert len(pair) == 2, "xs data should have consumers with an e-mail and a phone"
-    x, y = pair.iloc[0], pair.iloc[1]
-    path = settings.landing_dir / "erp" / night.isoformat() / "customers.csv"
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle))
-    row = {name: "" for name in header}
-    row.update({"customer_id": MERGER_ID, "customer_name": "Merger Test", "customer_type": "consumer",
-                "email": x["email"].upper(), "phone": y["phone_e164"],
-                "created_at": f"{night.isoformat()}T08:00:00Z", "updated_at": f"{night.isoformat()}T08:00:00Z"})
-    with path.open("a", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=header, lineterminator="\n").writerow(row)
-    older, younger = (x, y) if x["founder_first_seen_at"] <= y["founder_first_seen_at"] else (y, x)
-    return str(older["customer_key"]), str(younger["customer_key"])
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     home = tmp_path_factory.mktemp("identity_home")
@@ -119,7 +94,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     bridge1 = _frame(settings, BRIDGE_SQL)
     score1 = score_database(settings.build_db_path, settings.landing_dir)
 
-    older, younger = _add_merging_record(settings, night2)
+    older, younger = add_merging_record(settings.build_db_path, settings.landing_dir, night2)
     _load(settings, night2)
     _build(settings)
     bridge2 = _frame(settings, BRIDGE_SQL)

@@ -3,7 +3,8 @@
     Log of which customer_key each source id was assigned, one row per change:
     a row is appended the first time a source id is seen and whenever its key changes
     (a merge retired its key, or a split moved it). Append-only and kept across
-    --full-refresh. The latest row per source id gives bridge_customer_source_id.matched_at.
+    --full-refresh. The latest row per source id gives bridge_customer_source_id.matched_at;
+    assigned_night tells customer-scoped incremental marts which customers changed key.
 -#}
 with current_keys as (
     select node_id, customer_key
@@ -35,6 +36,8 @@ select
     cast(null as {{ dbt.type_string() }}) as previous_customer_key,
     {%- endif %}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as matched_at,
+    -- the night the run built (latest load night without one): what customer-scoped marts compare with their watermark
+    cast({{ crmwh_as_of_date_or("(select max(night) from " ~ ref('int_identity__nodes') ~ ")") }} as date) as assigned_night,
     {%- if is_incremental() %}
     (select coalesce(max(assignment_seq), 0) from {{ this }}) + 1 as assignment_seq
     {%- else %}

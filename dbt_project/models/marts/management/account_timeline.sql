@@ -4,9 +4,30 @@
     (every channel, incl. call-center calls), ticket events, campaign touches and field visits, with
     who (employee and their role/department) and which channel, numbered in time order per customer.
     Events of records the identity bridge could not resolve (the unknown customer) are left out.
+
+    Incremental by customer (macros/marts/customer_incremental.sql): a night rebuilds the
+    timelines of the customers with a new or changed event, a changed key or an employee
+    with a new version, whole (event_sequence numbers a customer's whole history).
 -#}
+{%- set timeline_facts = ['fct_orders', 'fct_quotes', 'fct_interactions', 'fct_ticket_events', 'fct_tickets',
+    'fct_campaign_touches', 'fct_field_visits'] -%}
+{%- set timeline_employee_facts = [['fct_orders', 'employee_id'], ['fct_quotes', 'employee_id'],
+    ['fct_interactions', 'employee_id'], ['fct_ticket_events', 'agent_id'], ['fct_field_visits', 'technician_id']] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='append_new_columns',
+    pre_hook=mart_forget_changed_customers_hook(timeline_facts, timeline_employee_facts),
+) }}
+
 with customers as (
     select customer_key from {{ ref('dim_customer') }} where not is_unknown
+),
+
+changed_customers as (
+    select customer_key from customers
+    {{ mart_changed_customers_filter('customer_key', timeline_facts, timeline_employee_facts) | indent(4) }}
 ),
 
 employees as (
@@ -14,7 +35,7 @@ employees as (
 ),
 
 ticket_channels as (
-    select ticket_id, channel_code from {{ ref('fct_tickets') }}
+    select ticket_id, channel_code, source_night from {{ ref('fct_tickets') }}
 ),
 
 events as (
@@ -32,34 +53,36 @@ events as (
         cast(revenue as {{ dbt.type_float() }}) as amount,
         currency,
         order_status as event_status,
-        cast(null as {{ dbt.type_string() }}) as detail
+        cast(null as {{ dbt.type_string() }}) as detail,
+        source_night
     from {{ ref('fct_orders') }}
     union all
     select
         'quote', quote_id, customer_key, quoted_at, 'quote', quote_id, employee_id, null, null, 'outbound',
-        cast(quoted_amount as {{ dbt.type_float() }}), currency, quote_status, null
+        cast(quoted_amount as {{ dbt.type_float() }}), currency, quote_status, null, source_night
     from {{ ref('fct_quotes') }}
     union all
     select
         'interaction', interaction_key, customer_key, occurred_at, interaction_type, interaction_id, employee_id, null,
-        channel_code, direction, null, null, outcome, commitment
+        channel_code, direction, null, null, outcome, commitment, source_night
     from {{ ref('fct_interactions') }}
     union all
     select
         'ticket_event', e.event_id, e.customer_key, e.occurred_at, e.event_type, e.ticket_id, e.agent_id, e.department_code,
         case when e.event_type = 'created' then c.channel_code end, case when e.event_type = 'created' then 'inbound' end,
-        null, null, e.to_status, null
+        null, null, e.to_status, null,
+        case when c.source_night > e.source_night then c.source_night else e.source_night end
     from {{ ref('fct_ticket_events') }} as e
     left join ticket_channels as c on c.ticket_id = e.ticket_id
     union all
     select
         'campaign_touch', touch_key, customer_key, touched_at, touch_type, campaign_id, null, department_code,
-        channel_code, 'outbound', null, null, touch_status, null
+        channel_code, 'outbound', null, null, touch_status, null, source_night
     from {{ ref('fct_campaign_touches') }}
     union all
     select
         'field_visit', visit_id, customer_key, coalesce(arrived_at, scheduled_at, requested_at), visit_status, ticket_id,
-        technician_id, 'field_service', 'on_site', 'outbound', null, null, visit_status, null
+        technician_id, 'field_service', 'on_site', 'outbound', null, null, visit_status, null, source_night
     from {{ ref('fct_field_visits') }}
 ),
 
@@ -84,9 +107,10 @@ final as (
         e.direction,
         e.amount,
         e.currency,
-        e.detail
+        e.detail,
+        e.source_night
     from events as e
-    inner join customers as c on c.customer_key = e.customer_key
+    inner join changed_customers as c on c.customer_key = e.customer_key
     left join employees as emp on emp.employee_id = e.employee_id
     where e.event_at is not null
 )
