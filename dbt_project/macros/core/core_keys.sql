@@ -87,15 +87,16 @@
     night's rows every night, and on the first night after a full build, every row.
     Without as_of_date (a manual `dbt build`), `>=` on the watermark keeps re-runs safe.
 -#}
-{% macro core_watermark() -%}
-    (select coalesce(max(source_night), cast('1900-01-01' as date)) from {{ this }})
+{#- `built`: the incremental table whose last run counts (default: the model being built). -#}
+{% macro core_watermark(built=none) -%}
+    (select coalesce(max(source_night), cast('1900-01-01' as date)) from {{ built or this }})
 {%- endmacro %}
 
-{% macro core_loaded_since_last_run(night_column='_night') -%}
+{% macro core_loaded_since_last_run(night_column='_night', built=none) -%}
     {%- if crmwh_as_of_date_given() -%}
-        ({{ night_column }} > {{ core_watermark() }} or {{ night_column }} >= {{ cv_as_of_date() }})
+        ({{ night_column }} > {{ core_watermark(built) }} or {{ night_column }} >= {{ cv_as_of_date() }})
     {%- else -%}
-        {{ night_column }} >= {{ core_watermark() }}
+        {{ night_column }} >= {{ core_watermark(built) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,82 +1,121 @@
 {#-
     Customer-scoped incremental marts: a night rebuilds every row of the customers whose
     inputs changed since the mart's last run and leaves the other customers' rows alone.
-    A mart of this kind is materialized incremental (delete+insert on customer_id), carries
-    `source_night` (the core fact's, see core_loaded_since_last_run: its maximum is the
-    mart's watermark) and has the pre-hook mart_forget_changed_customers, which also drops
-    customers that have no row any more (a key retired by a merge, a split that moved every
-    event of a key elsewhere).
+
+    Such a mart is materialized incremental (delete+insert on customer_id) and carries
+    `source_night` (its core facts'; the maximum is the mart's watermark, as for the facts:
+    core_loaded_since_last_run). A model `int_<mart>__changed_customers` (a table, body
+    mart_changed_customers) lists the customers to rebuild, computed once, before the mart
+    changes: the mart's pre-hook (mart_forget_changed_customers) deletes their rows, which
+    also drops customers left with no row (a key retired by a merge, a customer whose only
+    event moved to another), and the mart selects their rows again.
 
     A customer changed when:
-    - a row of one of the mart's facts was loaded since the last run (its source_night), or
-    - one of its source ids changed key (int_identity__key_assignments, both the new and the
-      previous key: a merge or split moves fact rows between customers without a new load), or
-    - an employee named on one of its rows has a new version (stg_erp__employees), when the
-      mart shows employee attributes.
+    - a row of one of the mart's facts was loaded since the mart's last run (its source_night):
+      the customer it names now and, through the mart's stored rows, the one it named before
+      (a corrected record can move an order or a ticket to another customer);
+    - one of its source ids changed key (int_identity__key_assignments, new and previous key:
+      a merge or split moves fact rows between customers without a new load);
+    - a dimension member named on one of its rows has a new staged version (an employee's
+      role or department), when the mart shows that member's attributes.
 -#}
 
-{#- Whether this run adds to an existing mart that already carries the watermark column. -#}
-{% macro mart_customers_is_incremental() -%}
-    {%- if not is_incremental() -%}
-        {{- return(false) -}}
+{#- The mart's relation if it exists and already carries the watermark column, else none. -#}
+{% macro mart_built_relation(mart) -%}
+    {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', mart) | first -%}
+    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- if relation is none -%}
+        {{- return(none) -}}
     {%- endif -%}
     {#- a mart built before it was incremental has no source_night: rebuilt whole once -#}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {{- return('source_night' in columns) -}}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {{- return(relation if 'source_night' in columns else none) -}}
+{%- endmacro %}
+
+{#- Whether this run of a customer-scoped mart adds to what it holds (else it is built whole). -#}
+{% macro mart_is_incremental() -%}
+    {{- return(is_incremental() and mart_built_relation(model.name) is not none) -}}
 {%- endmacro %}
 
 {#-
-    Customer ids (as `customer_id`) changed since the mart's last run. `facts`: core facts
-    with customer_key and source_night; `employee_facts`: [fact, employee id column] pairs
-    whose rows show the employee's current attributes.
+    Body of int_<mart>__changed_customers: the customer ids (`customer_id`) whose rows `mart`
+    must rebuild tonight; none when the mart is built whole.
+    `facts`: [fact, row id expression over the fact] lists: facts with customer_key and
+    source_night, and the expression giving the id the mart stores (column `row_id_column`)
+    for a fact row, to find the customer a changed row was stored under (none: not looked up);
+    `dimension_facts`: [fact, id column, staging model, id column] lists: the fact's rows whose
+    dimension member has a version loaded since.
 -#}
-{% macro mart_changed_customers(facts, employee_facts=[]) -%}
-    {%- for fact in facts %}
-    select customer_key as customer_id from {{ ref(fact) }}
-    where {{ core_loaded_since_last_run('source_night') }}
-    union
-    {%- endfor %}
-    select customer_key from {{ ref('int_identity__key_assignments') }}
-    where {{ core_loaded_since_last_run('assigned_night') }}
-    union
-    select previous_customer_key from {{ ref('int_identity__key_assignments') }}
-    where {{ core_loaded_since_last_run('assigned_night') }} and previous_customer_key is not null
-    {%- for pair in employee_facts %}
-    union
-    select customer_key from {{ ref(pair[0]) }}
-    where {{ pair[1] }} in (
-        select employee_id from {{ ref('stg_erp__employees') }} where {{ core_loaded_since_last_run() }}
-    )
-    {%- endfor %}
-{%- endmacro %}
-
-{#- `where <customer column> in (changed customers)` on an incremental run; nothing on a full build. -#}
-{% macro mart_changed_customers_filter(column, facts, employee_facts=[]) -%}
+{% macro mart_changed_customers(mart, facts, row_id_column, dimension_facts=[]) -%}
     {#- the refs outside the branch, so dbt sees the dependencies at parse time #}
     -- depends_on: {{ ref('int_identity__key_assignments') }}
-    -- depends_on: {{ ref('stg_erp__employees') }}
-    {%- if mart_customers_is_incremental() %}
-    where {{ column }} in ({{ mart_changed_customers(facts, employee_facts) | indent(4) }}
+    {%- for fact, row_id in facts %}
+    -- depends_on: {{ ref(fact) }}
+    {%- endfor %}
+    {%- for fact, fact_column, staging, staging_column in dimension_facts %}
+    -- depends_on: {{ ref(staging) }}
+    {%- endfor %}
+    {%- set built = mart_built_relation(mart) if execute else none %}
+    {%- if built is none %}
+    select
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_bigint() }}) as mart_row_count,
+        cast(null as date) as mart_watermark
+    where 1 = 0
+    {%- else %}
+    select changed.customer_id, seen.mart_row_count, seen.mart_watermark
+    from (
+    {%- for fact, row_id in facts %}
+    select customer_key as customer_id from {{ ref(fact) }}
+    where {{ core_loaded_since_last_run('source_night', built) }}
+    union
+    {%- endfor %}
+    select stored.customer_id from {{ built }} as stored
+    where stored.{{ row_id_column }} in (
+        {%- for fact, row_id in facts if row_id %}
+        select {{ row_id }} from {{ ref(fact) }} where {{ core_loaded_since_last_run('source_night', built) }}
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
     )
-    {%- endif -%}
+    union
+    select customer_key from {{ ref('int_identity__key_assignments') }}
+    where {{ core_loaded_since_last_run('assigned_night', built) }}
+    union
+    select previous_customer_key from {{ ref('int_identity__key_assignments') }}
+    where {{ core_loaded_since_last_run('assigned_night', built) }} and previous_customer_key is not null
+    {%- for fact, fact_column, staging, staging_column in dimension_facts %}
+    union
+    select customer_key from {{ ref(fact) }}
+    where {{ fact_column }} in (
+        select {{ staging_column }} from {{ ref(staging) }} where {{ core_loaded_since_last_run('_night', built) }}
+    )
+    {%- endfor %}
+    ) as changed
+    -- the mart as this list saw it: its pre-hook refuses a list computed before the mart last changed
+    cross join (select count(*) as mart_row_count, {{ core_watermark(built) }} as mart_watermark from {{ built }}) as seen
+    {%- endif %}
 {%- endmacro %}
 
 {#-
-    The mart's pre-hook (a string for config(pre_hook=...): hooks are rendered when they run,
-    without the model file's own variables, so the lists go in as literals).
+    Pre-hook of a customer-scoped mart: delete the rows of the customers in `changed_model`
+    (int_<mart>__changed_customers) before the run selects their rows again. A list computed
+    before the mart last changed (the mart run alone, without its list) would miss customers
+    for good, since the mart's watermark moves on: that run fails instead.
 -#}
-{% macro mart_forget_changed_customers_hook(facts, employee_facts=[]) -%}
-    {{- return("{{ mart_forget_changed_customers(" ~ (facts | tojson) ~ ", " ~ (employee_facts | tojson) ~ ") }}") -}}
-{%- endmacro %}
-
-{#-
-    Pre-hook: delete the rows of every changed customer before the run inserts their rows
-    again; a customer with no row left (merged away) stays deleted.
--#}
-{% macro mart_forget_changed_customers(facts, employee_facts=[]) -%}
-    {%- if mart_customers_is_incremental() -%}
+{% macro mart_forget_changed_customers(changed_model) -%}
+    {%- if execute and mart_is_incremental() -%}
+        {%- set seen = run_query("select max(mart_row_count), max(mart_watermark) from " ~ ref(changed_model)).rows[0] -%}
+        {%- set now = run_query("select count(*), " ~ core_watermark() ~ " from " ~ this).rows[0] -%}
+        {%- if seen[0] is not none and (seen[0] | int != now[0] | int or seen[1] | string != now[1] | string) -%}
+            {{ exceptions.raise_compiler_error(
+                changed_model ~ " was computed before " ~ this ~ " last changed (it saw " ~ seen[0] ~ " rows up to "
+                ~ seen[1] ~ ", the mart holds " ~ now[0] ~ " up to " ~ now[1] ~ "): build both, e.g. dbt build --select "
+                ~ changed_model ~ " " ~ model.name) }}
+        {%- endif -%}
     delete from {{ this }}
-    where customer_id in ({{ mart_changed_customers(facts, employee_facts) }}
-    )
+    where customer_id in (select customer_id from {{ ref(changed_model) }})
     {%- endif -%}
 {%- endmacro %}

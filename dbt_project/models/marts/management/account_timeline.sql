@@ -5,20 +5,17 @@
     who (employee and their role/department) and which channel, numbered in time order per customer.
     Events of records the identity bridge could not resolve (the unknown customer) are left out.
 
-    Incremental by customer (macros/marts/customer_incremental.sql): a night rebuilds the
-    timelines of the customers with a new or changed event, a changed key or an employee
-    with a new version, whole (event_sequence numbers a customer's whole history).
+    Incremental by customer (macros/marts/customer_incremental.sql): a night rebuilds, whole, the
+    timelines of int_account_timeline__changed_customers (event_sequence numbers a customer's
+    whole history).
 -#}
-{%- set timeline_facts = ['fct_orders', 'fct_quotes', 'fct_interactions', 'fct_ticket_events', 'fct_tickets',
-    'fct_campaign_touches', 'fct_field_visits'] -%}
-{%- set timeline_employee_facts = [['fct_orders', 'employee_id'], ['fct_quotes', 'employee_id'],
-    ['fct_interactions', 'employee_id'], ['fct_ticket_events', 'agent_id'], ['fct_field_visits', 'technician_id']] -%}
+-- depends_on: {{ ref('int_account_timeline__changed_customers') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='append_new_columns',
-    pre_hook=mart_forget_changed_customers_hook(timeline_facts, timeline_employee_facts),
+    pre_hook="{{ mart_forget_changed_customers('int_account_timeline__changed_customers') }}",
 ) }}
 
 with customers as (
@@ -27,7 +24,9 @@ with customers as (
 
 changed_customers as (
     select customer_key from customers
-    {{ mart_changed_customers_filter('customer_key', timeline_facts, timeline_employee_facts) | indent(4) }}
+    {%- if mart_is_incremental() %}
+    where customer_key in (select customer_id from {{ ref('int_account_timeline__changed_customers') }})
+    {%- endif %}
 ),
 
 employees as (
