@@ -5,8 +5,8 @@
     Such a mart is materialized incremental (delete+insert on customer_id) and carries
     `source_night` (its core facts'; the maximum is the mart's watermark, as for the facts:
     core_loaded_since_last_run). A model `int_<mart>__changed_customers` (a table, body
-    mart_changed_customers) lists the customers to rebuild, computed once, before the mart
-    changes: the mart's pre-hook (mart_forget_changed_customers) deletes their rows, which
+    mart_changed_list of mart_changed_customers) lists the customers to rebuild, computed once,
+    before the mart changes: the mart's pre-hook (mart_forget_changed_rows) deletes their rows, which
     also drops customers left with no row (a key retired by a merge, a customer whose only
     event moved to another), and the mart selects their rows again.
 
@@ -39,15 +39,42 @@
 {%- endmacro %}
 
 {#-
-    Body of int_<mart>__changed_customers: the customer ids (`customer_id`) whose rows `mart`
-    must rebuild tonight; none when the mart is built whole.
+    Body of a mart's list of rows to rebuild (int_<mart>__changed_...): `changed_sql` selects the
+    keys (`key_column`) when the mart is built (`built`: mart_built_relation), and every row
+    carries what the list saw of the mart (mart_row_count, mart_watermark); one more row without
+    a key carries it too, so a list with nothing to rebuild still says for which state it holds.
+    Without `built` (the mart is built whole) that row alone, with nulls.
+-#}
+{% macro mart_changed_list(built, key_column, changed_sql) -%}
+    {%- if built is none %}
+    select
+        cast(null as {{ dbt.type_string() }}) as {{ key_column }},
+        cast(null as {{ dbt.type_bigint() }}) as mart_row_count,
+        cast(null as date) as mart_watermark
+    {%- else %}
+    with seen as (
+        -- the mart's pre-hook refuses a list computed before the mart last changed
+        select count(*) as mart_row_count, {{ core_watermark(built) }} as mart_watermark from {{ built }}
+    )
+
+    select changed.{{ key_column }}, seen.mart_row_count, seen.mart_watermark
+    from ({{ changed_sql }}
+    ) as changed
+    cross join seen
+    union all
+    select null, seen.mart_row_count, seen.mart_watermark from seen
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    Customer ids (as `customer_id`) changed since `built` (a customer-scoped mart) last ran.
     `facts`: [fact, row id expression over the fact] lists: facts with customer_key and
     source_night, and the expression giving the id the mart stores (column `row_id_column`)
     for a fact row, to find the customer a changed row was stored under (none: not looked up);
     `dimension_facts`: [fact, id column, staging model, id column] lists: the fact's rows whose
     dimension member has a version loaded since.
 -#}
-{% macro mart_changed_customers(mart, facts, row_id_column, dimension_facts=[]) -%}
+{% macro mart_changed_customers(built, facts, row_id_column, dimension_facts=[]) -%}
     {#- the refs outside the branch, so dbt sees the dependencies at parse time #}
     -- depends_on: {{ ref('int_identity__key_assignments') }}
     {%- for fact, row_id in facts %}
@@ -56,16 +83,7 @@
     {%- for fact, fact_column, staging, staging_column in dimension_facts %}
     -- depends_on: {{ ref(staging) }}
     {%- endfor %}
-    {%- set built = mart_built_relation(mart) if execute else none %}
-    {%- if built is none %}
-    select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
-        cast(null as {{ dbt.type_bigint() }}) as mart_row_count,
-        cast(null as date) as mart_watermark
-    where 1 = 0
-    {%- else %}
-    select changed.customer_id, seen.mart_row_count, seen.mart_watermark
-    from (
+    {%- if built is not none %}
     {%- for fact, row_id in facts %}
     select customer_key as customer_id from {{ ref(fact) }}
     where {{ core_loaded_since_last_run('source_night', built) }}
@@ -93,19 +111,17 @@
         select {{ staging_column }} from {{ ref(staging) }} where {{ core_loaded_since_last_run('_night', built) }}
     )
     {%- endfor %}
-    ) as changed
-    -- the mart as this list saw it: its pre-hook refuses a list computed before the mart last changed
-    cross join (select count(*) as mart_row_count, {{ core_watermark(built) }} as mart_watermark from {{ built }}) as seen
     {%- endif %}
 {%- endmacro %}
 
 {#-
-    Pre-hook of a customer-scoped mart: delete the rows of the customers in `changed_model`
-    (int_<mart>__changed_customers) before the run selects their rows again. A list computed
-    before the mart last changed (the mart run alone, without its list) would miss customers
-    for good, since the mart's watermark moves on: that run fails instead.
+    Pre-hook of an incremental mart with a list of rows to rebuild (`changed_model`, keys in
+    `key_column`): delete those rows before the run selects them again (a customer left with no
+    row stays deleted). A list computed before the mart last changed (the mart run alone,
+    without its list) would miss rows for good, since the mart's watermark moves on: that run
+    fails instead.
 -#}
-{% macro mart_forget_changed_customers(changed_model) -%}
+{% macro mart_forget_changed_rows(changed_model, key_column='customer_id') -%}
     {%- if execute and mart_is_incremental() -%}
         {%- set seen = run_query("select max(mart_row_count), max(mart_watermark) from " ~ ref(changed_model)).rows[0] -%}
         {%- set now = run_query("select count(*), " ~ core_watermark() ~ " from " ~ this).rows[0] -%}
@@ -116,6 +132,6 @@
                 ~ changed_model ~ " " ~ model.name) }}
         {%- endif -%}
     delete from {{ this }}
-    where customer_id in (select customer_id from {{ ref(changed_model) }})
+    where {{ key_column }} in (select {{ key_column }} from {{ ref(changed_model) }} where {{ key_column }} is not null)
     {%- endif -%}
 {%- endmacro %}

@@ -2,11 +2,12 @@
 {#-
     The customers whose marts.account_timeline a night rebuilds (macros/marts/customer_incremental.sql):
     a new or changed event (and the customer it was stored under before), a changed key, an
-    employee with a new version. Empty when the timeline is built whole. A table: computed once,
-    before the mart changes, then read by the mart's pre-hook and by the mart.
+    employee with a new version. A table: computed once, before the mart changes, then read by
+    the mart's pre-hook and by the mart (and by int_marketing_campaign_followup__changed_touches).
 -#}
-{{ mart_changed_customers(
-    'account_timeline',
+{%- set built = mart_built_relation('account_timeline') if execute else none -%}
+{%- set changed_customers = mart_changed_customers(
+    built,
     facts=[
         ['fct_orders', dbt.concat(["'order'", "'|'", 'order_key'])],
         ['fct_quotes', dbt.concat(["'quote'", "'|'", 'quote_id'])],
@@ -24,4 +25,5 @@
         ['fct_ticket_events', 'agent_id', 'stg_erp__employees', 'employee_id'],
         ['fct_field_visits', 'technician_id', 'stg_erp__employees', 'employee_id'],
     ],
-) }}
+) -%}
+{{ mart_changed_list(built, 'customer_id', changed_customers) }}

@@ -15,7 +15,7 @@
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='append_new_columns',
-    pre_hook="{{ mart_forget_changed_customers('int_account_timeline__changed_customers') }}",
+    pre_hook="{{ mart_forget_changed_rows('int_account_timeline__changed_customers') }}",
 ) }}
 
 with customers as (

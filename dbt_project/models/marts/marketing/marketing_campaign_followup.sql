@@ -1,9 +1,26 @@
 {#-
     Q5, Q6: one row per campaign touch (a send, a business card / brochure hand-out of a lead, an
     event registration) and what followed: response, the lead's funnel, talks with sales, purchases.
+
+    Incremental (macros/marts/customer_incremental.sql): a night rebuilds the touches listed in
+    int_marketing_campaign_followup__changed_touches. A touch is never deleted (core facts keep their rows).
 -#}
+-- depends_on: {{ ref('int_marketing_campaign_followup__changed_touches') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='touch_key',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ mart_forget_changed_rows('int_marketing_campaign_followup__changed_touches', 'touch_key') }}",
+) }}
+
 with touches as (
     select * from {{ ref('fct_campaign_touches') }}
+    {%- if mart_is_incremental() %}
+    where touch_key in (
+        select touch_key from {{ ref('int_marketing_campaign_followup__changed_touches') }} where touch_key is not null
+    )
+    {%- endif %}
 ),
 
 campaigns as (
@@ -118,7 +135,8 @@ final as (
         coalesce(ao.n_opportunities_after, 0) as n_opportunities_after,
         coalesce(ao.n_won_opportunities_after, 0) as n_won_opportunities_after,
         ord.first_order_date_after,
-        ord.first_order_date_after is not null as has_purchased_after
+        ord.first_order_date_after is not null as has_purchased_after,
+        t.source_night
     from touches as t
     left join campaigns as c on c.campaign_id = t.campaign_id
     left join leads as l on l.lead_id = t.lead_id
