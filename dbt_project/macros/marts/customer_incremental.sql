@@ -8,7 +8,9 @@
     mart_changed_list of mart_changed_customers) lists the customers to rebuild, computed once,
     before the mart changes: the mart's pre-hook (mart_forget_changed_rows) deletes their rows, which
     also drops customers left with no row (a key retired by a merge, a customer whose only
-    event moved to another), and the mart selects their rows again.
+    event moved to another), the mart selects their rows again, and its post-hook
+    (mart_clear_changed_rows) empties the list: a list is used once, and a re-run of the night
+    leaves the same (empty) list behind.
 
     A customer changed when:
     - a row of one of the mart's facts was loaded since the mart's last run (its source_night):
@@ -112,6 +114,11 @@
     )
     {%- endfor %}
     {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of such a mart: its list has been used. -#}
+{% macro mart_clear_changed_rows(changed_model) -%}
+    delete from {{ ref(changed_model) }}
 {%- endmacro %}
 
 {#-

@@ -12,6 +12,7 @@
     unique_key='touch_key',
     on_schema_change='append_new_columns',
     pre_hook="{{ mart_forget_changed_rows('int_marketing_campaign_followup__changed_touches', 'touch_key') }}",
+    post_hook="{{ mart_clear_changed_rows('int_marketing_campaign_followup__changed_touches') }}",
 ) }}
 
 with touches as (
