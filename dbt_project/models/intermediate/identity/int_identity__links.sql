@@ -9,20 +9,18 @@ with nodes as (
     select node_id from {{ ref('int_identity__nodes') }}
 ),
 
-links as (
-    select node_id_a, node_id_b, match_reason, match_key
-    from {{ ref('int_identity__attribute_links') }}
-    union all
-    select node_id_a, node_id_b, match_reason, cast(null as {{ dbt.type_string() }}) as match_key
-    from {{ ref('int_identity__reference_links') }}
+staged_reference_links as (
+    select distinct l.node_id_a, l.node_id_b, l.match_reason
+    from {{ ref('int_identity__reference_links') }} as l
+    inner join nodes as a on a.node_id = l.node_id_a
+    inner join nodes as b on b.node_id = l.node_id_b
+    where l.node_id_a <> l.node_id_b
 )
 
-select distinct
-    l.node_id_a,
-    l.node_id_b,
-    l.match_reason,
-    l.match_key
-from links as l
-inner join nodes as a on a.node_id = l.node_id_a
-inner join nodes as b on b.node_id = l.node_id_b
-where l.node_id_a <> l.node_id_b
+-- attribute links are distinct, between two nodes and never of a node with itself already
+-- (int_identity__attribute_links): no check again over their millions of rows
+select node_id_a, node_id_b, match_reason, match_key
+from {{ ref('int_identity__attribute_links') }}
+union all
+select node_id_a, node_id_b, match_reason, cast(null as {{ dbt.type_string() }}) as match_key
+from staged_reference_links
