@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,12 @@ VOLATILE_COLUMNS = {"_loaded_at", "_load_id"}
 
 
 def _dbt(work: Path, database: Path, *args: str) -> str:
+    result = _dbt_run(work, database, *args)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def _dbt_run(work: Path, database: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "CRMWH_BUILD_DB": str(database),
@@ -60,8 +67,7 @@ def _dbt(work: Path, database: Path, *args: str) -> str:
         [str(DBT), *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT)],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    return result.stdout
+    return result
 
 
 def _build_night(work: Path, database: Path, night: dt.date, *extra: str, tests: bool = False,
@@ -131,7 +137,7 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     rerun = core_checksums(database)
     output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
     full = core_checksums(database)
-    return {"database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
+    return {"work": work, "nights": nights, "database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
             "merged": merged, "timelines_before_merge": timelines_before_merge,
             "timelines_after_nights": timelines_after_nights}
 
@@ -211,3 +217,24 @@ def test_a_merge_moves_the_younger_customers_timeline_onto_the_older_key(nightly
     assert before[younger] > 0 and before[older] > 0, before
     # every event of both now under the older key (plus what the nights added), none left under the retired one
     assert after[younger] == 0 and after[older] >= before[older] + before[younger], (before, after)
+
+
+def test_an_incremental_mart_refuses_a_list_computed_before_it_last_changed(nightly_build: dict) -> None:
+    """The list of customers to rebuild must be computed for the mart as it is: a stale list would
+    move the mart's watermark past changes it never looked at."""
+    work, night = nightly_build["work"], nightly_build["nights"][-1]
+    database = work / "stale_list.duckdb"
+    shutil.copy(nightly_build["database"], database)
+    as_of = ["--vars", f"{{as_of_date: '{night.isoformat()}'}}"]
+    _dbt(work, database, "run", "--select", "int_account_timeline__changed_customers", *as_of)
+    con = duckdb.connect(str(database))
+    try:  # the mart changes after its list was computed
+        con.execute("delete from marts.account_timeline where customer_id = (select min(customer_id) from marts.account_timeline)")
+    finally:
+        con.close()
+    refused = _dbt_run(work, database, "run", "--select", "account_timeline", *as_of)
+    assert refused.returncode != 0
+    assert "int_account_timeline__changed_customers was computed before" in refused.stdout, refused.stdout[-3000:]
+    assert "dbt build --select int_account_timeline__changed_customers account_timeline" in refused.stdout
+    # with its list, the same run goes through
+    _dbt(work, database, "run", "--select", "int_account_timeline__changed_customers", "account_timeline", *as_of)

@@ -4,8 +4,9 @@ Simulated xs sources are loaded into DuckDB by the real ingestion, the raw table
 copied into a fresh PostgreSQL database (``COPY`` from CSV, same column names and
 types), and ``dbt build`` of the whole project (models, snapshots, every data and
 unit test) must pass with ``--target postgres``. The DuckDB-only Python models are
-disabled there by their own folders' config. Then a second, incremental build must
-leave the core facts unchanged, and the core row counts must match DuckDB's.
+disabled there by their own folders' config. Then a second, incremental build of the
+facts and of the incremental marts (with their lists of rows to rebuild) must leave them
+unchanged, and the core row counts must match DuckDB's.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DATABASE = "crmwh_core_pg"
 FACTS = ["fct_orders", "fct_order_lines", "fct_payments", "fct_quotes", "fct_quote_lines",
          "fct_opportunity_stage_changes", "fct_interactions", "fct_campaign_touches", "fct_lead_conversions",
          "fct_consent_events", "fct_ticket_events", "fct_tickets", "fct_field_visits"]
+# Incremental marts (macros/marts/customer_incremental.sql), run again with their lists and parents.
+INCREMENTAL_MARTS = ["account_timeline", "marketing_campaign_followup"]
 
 
 def _load_raw(work: Path) -> Path:
@@ -79,11 +82,12 @@ def _fact_checksums(dsn: str) -> dict[str, tuple[int, str]]:
 
     sums = {}
     with psycopg.connect(dsn) as conn:
-        for table in FACTS:
-            count, digest = conn.execute(
-                f"select count(*), md5(coalesce(string_agg(md5(t::text), '' order by md5(t::text)), '')) "
-                f"from core.{table} as t").fetchone()
-            sums[table] = (count, digest)
+        for schema, tables in (("core", FACTS), ("marts", INCREMENTAL_MARTS)):
+            for table in tables:
+                count, digest = conn.execute(
+                    f"select count(*), md5(coalesce(string_agg(md5(t::text), '' order by md5(t::text)), '')) "
+                    f"from {schema}.{table} as t").fetchone()
+                sums[table] = (count, digest)
     return sums
 
 
@@ -97,6 +101,7 @@ def postgres_build(postgres_server, tmp_path_factory: pytest.TempPathFactory) ->
     output = _dbt_postgres(postgres_server, work, "build", "--vars", f"{{as_of_date: '{last_night}'}}")
     first = _fact_checksums(dsn)
     _dbt_postgres(postgres_server, work, "run", "--select", "path:models/core/facts",
+                  *(f"+{mart}" for mart in INCREMENTAL_MARTS), "--exclude", "path:models/staging", "resource_type:snapshot",
                   "--vars", f"{{as_of_date: '{last_night}'}}")
     second = _fact_checksums(dsn)
     return {"dsn": dsn, "raw": raw, "copied": copied, "output": output, "first": first, "second": second}
