@@ -142,3 +142,18 @@
     where {{ key_column }} in (select {{ key_column }} from {{ ref(changed_model) }} where {{ key_column }} is not null)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    config() of an incremental mart with a list of rows to rebuild (`changed_model`, keys in
+    `key_column`, the mart's unique key): delete+insert, the list's pre- and post-hook.
+-#}
+{% macro mart_incremental_config(changed_model, key_column) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=key_column,
+        on_schema_change='append_new_columns',
+        pre_hook="{{ mart_forget_changed_rows('" ~ changed_model ~ "', '" ~ key_column ~ "') }}",
+        post_hook="{{ mart_clear_changed_rows('" ~ changed_model ~ "') }}",
+    ) }}
+{%- endmacro %}

@@ -12,14 +12,7 @@
 -- depends_on: {{ ref('int_account_timeline__changed_customers') }}
 -- after the followup's list, which reads this mart's list (emptied by this mart's post-hook)
 -- depends_on: {{ ref('int_marketing_campaign_followup__changed_touches') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='customer_id',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ mart_forget_changed_rows('int_account_timeline__changed_customers') }}",
-    post_hook="{{ mart_clear_changed_rows('int_account_timeline__changed_customers') }}",
-) }}
+{{ mart_incremental_config('int_account_timeline__changed_customers', 'customer_id') }}
 
 with customers as (
     select customer_key from {{ ref('dim_customer') }} where not is_unknown

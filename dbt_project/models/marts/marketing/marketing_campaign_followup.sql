@@ -6,14 +6,7 @@
     int_marketing_campaign_followup__changed_touches. A touch is never deleted (core facts keep their rows).
 -#}
 -- depends_on: {{ ref('int_marketing_campaign_followup__changed_touches') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='touch_key',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ mart_forget_changed_rows('int_marketing_campaign_followup__changed_touches', 'touch_key') }}",
-    post_hook="{{ mart_clear_changed_rows('int_marketing_campaign_followup__changed_touches') }}",
-) }}
+{{ mart_incremental_config('int_marketing_campaign_followup__changed_touches', 'touch_key') }}
 
 with touches as (
     select * from {{ ref('fct_campaign_touches') }}
