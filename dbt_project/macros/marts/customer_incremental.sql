@@ -91,9 +91,11 @@
     where {{ core_loaded_since_last_run('source_night', built) }}
     union
     {%- endfor %}
+    {%- set stored_rows = facts | selectattr(1) | list %}
+    {%- if stored_rows %}
     select stored.customer_id from {{ built }} as stored
     where stored.{{ row_id_column }} in (
-        {%- for fact, row_id in facts if row_id %}
+        {%- for fact, row_id in stored_rows %}
         select {{ row_id }} from {{ ref(fact) }} where {{ core_loaded_since_last_run('source_night', built) }}
         {%- if not loop.last %}
         union all
@@ -101,6 +103,7 @@
         {%- endfor %}
     )
     union
+    {%- endif %}
     select customer_key from {{ ref('int_identity__key_assignments') }}
     where {{ core_loaded_since_last_run('assigned_night', built) }}
     union
