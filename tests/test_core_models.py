@@ -1,7 +1,9 @@
 """The core layer (dims, incremental facts, snapshots, daily history) built night by night equals a full refresh.
 
-So do the customer-scoped incremental marts (macros/marts/customer_incremental.sql): night 3 carries
-a record that merges two customers, so a night also moves whole timelines between customer keys.
+So do the customer-scoped incremental marts (macros/marts/customer_incremental.sql) and the incremental
+identity nodes: night 3 carries a record that merges two customers, so a night also moves whole timelines
+between customer keys, and an account moved to another city without its contacts (their identity records
+carry the account's city).
 
 Simulated xs sources for three nights are loaded one night at a time, each followed
 by a dbt build of the core layer with that night's ``as_of_date`` (what the nightly
@@ -30,8 +32,10 @@ from ingestion.night import load_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables, quote_ident
 
 try:  # tests/ is on sys.path when it has no __init__.py (pytest's default import mode)
+    from support.account_move import NEW_CITY, move_an_account
     from support.identity_merge import add_merging_record
 except ImportError:  # tests/ became a package
+    from tests.support.account_move import NEW_CITY, move_an_account
     from tests.support.identity_merge import add_merging_record
 
 PROJECT = dbt_project_dir()
@@ -42,6 +46,8 @@ NIGHTS = 3
 # to them, as in the pipeline); tests run once, on the full refresh, for everything but staging (tested elsewhere).
 # Marts built incrementally, compared like the core tables.
 INCREMENTAL_MARTS = ("account_timeline", "marketing_campaign_followup")
+# Incremental models outside core and marts, compared the same way.
+INCREMENTAL_INTERMEDIATES = ("int_identity__nodes",)
 SELECT = ["+path:models/core", "+path:snapshots", *(f"+{name}" for name in INCREMENTAL_MARTS)]
 NOT_STAGING = ["path:models/staging"]
 # Columns that legitimately differ between two builds of the same data.
@@ -82,12 +88,13 @@ def _build_night(work: Path, database: Path, night: dt.date, *extra: str, tests:
 
 
 def core_checksums(database: Path) -> dict[str, tuple[int, int]]:
-    """Per core table and incremental mart: (rows, sum of row hashes) over every column but the volatile ones."""
+    """Per core table and incremental mart or intermediate: (rows, sum of row hashes) over every column but the volatile ones."""
     con = duckdb.connect(str(database), read_only=True)
     try:
         tables = [("core", row[0]) for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'core' order by 1").fetchall()]
         tables += [("marts", name) for name in INCREMENTAL_MARTS]
+        tables += [("staging", name) for name in INCREMENTAL_INTERMEDIATES]
         sums: dict[str, tuple[int, int]] = {}
         for schema, table in tables:
             columns = [row[0] for row in con.execute(
@@ -112,6 +119,15 @@ def _timeline_rows_per_customer(database: Path, keys: tuple[str, str]) -> dict[s
         con.close()
 
 
+def _node_cities(database: Path, node_ids: list[str]) -> dict[str, str]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return dict(con.execute("select node_id, city from staging.int_identity__nodes where list_contains(?, node_id)",
+                                [node_ids]).fetchall())
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("core_models")
@@ -123,6 +139,7 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for night in nights:
         if night == nights[-1]:  # the first night after night 1 with an ERP customers file
             merged = add_merging_record(database, landing, night, with_rows_in="marts.account_timeline")
+            moved_account = move_an_account(database, landing, night)
             timelines_before_merge = _timeline_rows_per_customer(database, merged)
         con = connect(database)
         try:
@@ -133,13 +150,14 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
         _build_night(work, database, night, staging=True)
     incremental = core_checksums(database)
     timelines_after_nights = _timeline_rows_per_customer(database, merged)
+    moved_contact_cities = _node_cities(database, moved_account[1])
     _build_night(work, database, nights[-1])
     rerun = core_checksums(database)
     output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
     full = core_checksums(database)
     return {"work": work, "nights": nights, "database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
             "merged": merged, "timelines_before_merge": timelines_before_merge,
-            "timelines_after_nights": timelines_after_nights}
+            "timelines_after_nights": timelines_after_nights, "moved_contact_cities": moved_contact_cities}
 
 
 def test_core_tables_exist_and_are_filled(nightly_build: dict) -> None:
@@ -217,6 +235,12 @@ def test_a_merge_moves_the_younger_customers_timeline_onto_the_older_key(nightly
     assert before[younger] > 0 and before[older] > 0, before
     # every event of both now under the older key (plus what the nights added), none left under the retired one
     assert after[younger] == 0 and after[older] >= before[older] + before[younger], (before, after)
+
+
+def test_a_contacts_identity_record_follows_its_accounts_later_change(nightly_build: dict) -> None:
+    """The incremental identity nodes re-read a contact when only its account changed (city, name)."""
+    cities = nightly_build["moved_contact_cities"]
+    assert cities and set(cities.values()) == {NEW_CITY}, cities
 
 
 def test_an_incremental_mart_refuses_a_list_computed_before_it_last_changed(nightly_build: dict) -> None:

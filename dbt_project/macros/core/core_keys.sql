@@ -87,16 +87,20 @@
     night's rows every night, and on the first night after a full build, every row.
     Without as_of_date (a manual `dbt build`), `>=` on the watermark keeps re-runs safe.
 -#}
-{#- `built`: the incremental table whose last run counts (default: the model being built). -#}
-{% macro core_watermark(built=none) -%}
-    (select coalesce(max(source_night), cast('1900-01-01' as date)) from {{ built or this }})
+{#-
+    `built`: the incremental table whose last run counts (default: the model being built);
+    `watermark_column`: its column holding the night of each row's source (source_night in core).
+-#}
+{% macro core_watermark(built=none, watermark_column='source_night') -%}
+    (select coalesce(max({{ watermark_column }}), cast('1900-01-01' as date)) from {{ built or this }})
 {%- endmacro %}
 
-{% macro core_loaded_since_last_run(night_column='_night', built=none) -%}
+{% macro core_loaded_since_last_run(night_column='_night', built=none, watermark_column='source_night') -%}
+    {%- set watermark = core_watermark(built, watermark_column) -%}
     {%- if crmwh_as_of_date_given() -%}
-        ({{ night_column }} > {{ core_watermark(built) }} or {{ night_column }} >= {{ cv_as_of_date() }})
+        ({{ night_column }} > {{ watermark }} or {{ night_column }} >= {{ cv_as_of_date() }})
     {%- else -%}
-        {{ night_column }} >= {{ core_watermark(built) }}
+        {{ night_column }} >= {{ watermark }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,12 +1,25 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key='node_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ identity_rank_new_nodes() }}"
+) }}
 {#-
     One row per source id with its match keys (macros/identity/identity_normalize.sql)
-    and its rank: customer records before touchpoints, then earliest first_seen_at,
-    then node_id. The lowest rank of a connected component is its anchor, the record
-    that founds its customer_key.
+    and its rank (identity_node_order): customer records before touchpoints, then
+    earliest first_seen_at, then node_id. The lowest rank of a connected component is
+    its anchor, the record that founds its customer_key.
+
+    Incremental: only the records staged since the last run (night, the later of a
+    contact's and its account's) are normalised again; the post-hook then ranks the
+    rows again where a new or changed record moved them (usually only the new ones).
 -#}
 with records as (
     select * from {{ ref('int_identity__source_records') }}
+    {%- if is_incremental() %}
+    where {{ core_loaded_since_last_run('night', watermark_column='night') }}
+    {%- endif %}
 ),
 
 normalised as (
@@ -39,7 +52,10 @@ select
         when email_norm is not null and not {{ identity_is_freemail(identity_email_domain('email_norm')) }}
             then {{ identity_email_domain('email_norm') }}
     end as email_domain,
-    row_number() over (
-        order by case record_role when 'customer_record' then 0 else 1 end, first_seen_at nulls last, node_id
-    ) as node_rank
+    {%- if is_incremental() %}
+    -- ranked by the post-hook, among all rows
+    cast(null as {{ dbt.type_bigint() }}) as node_rank
+    {%- else %}
+    {{ identity_node_rank() }} as node_rank
+    {%- endif %}
 from normalised

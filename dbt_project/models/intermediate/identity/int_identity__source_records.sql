@@ -12,7 +12,10 @@ with accounts as (
 ),
 
 contacts as (
-    select c.*, a.account_name, a.account_type, a.city as account_city, a.country as account_country
+    -- a contact's node carries its account's name, type and place: it changes when either record does
+    select
+        c.*, a.account_name, a.account_type, a.city as account_city, a.country as account_country,
+        greatest(c._night, a._night) as node_night
     from {{ ref('stg_crm__contacts') }} as c
     left join accounts as a on a.account_id = c.account_id
 ),
@@ -46,7 +49,7 @@ records as (
         created_at,
         {{ dbt.concat(["coalesce(first_name, '')", "' '", "coalesce(last_name, '')"]) }},
         case when account_type = 'business' then account_name end,
-        email, phone, null, null, account_city, account_country, _night
+        email, phone, null, null, account_city, account_country, node_night
     from contacts
 
     union all
