@@ -100,6 +100,29 @@ def dbt_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str
     return env
 
 
+# Which project dir the partial-parse cache in a target dir was made from (written beside it).
+PARSED_PROJECT_MARKER = "crmwh_parsed_project_dir.txt"
+
+
+def forget_parse_of_another_project(target_dir: Path, project: Path) -> bool:
+    """Delete dbt's partial-parse cache when it was made from another project dir; True if deleted.
+
+    dbt keeps absolute paths in the cache (a seed's file among them) and does not always notice
+    that the project moved: a checkout or install in a new place then loads seeds from the old
+    one ("No files found that match the pattern .../seeds/fx_rates.csv"), or from a stale copy.
+    """
+    cache = target_dir / "partial_parse.msgpack"
+    marker = target_dir / PARSED_PROJECT_MARKER
+    current = str(project.resolve())
+    forgotten = False
+    if cache.exists() and (not marker.is_file() or marker.read_text() != current):
+        cache.unlink()
+        forgotten = True
+    target_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(current)
+    return forgotten
+
+
 def _read_run_results(target_dir: Path) -> tuple[Counter[str], list[str], float, list[str]]:
     path = target_dir / "run_results.json"
     if not path.is_file():
@@ -138,6 +161,7 @@ def run_dbt(
         extra_env = {AS_OF_DATE_VARIABLE: as_of.isoformat(), **(extra_env or {})}
     project = dbt_project_dir()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
+    forget_parse_of_another_project(settings.dbt_target_dir, project)
     command = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
                "--target", target]
     if list(args[:1]) != ["retry"]:  # `dbt retry` reads the previous run's results
