@@ -7,7 +7,7 @@
 ) }}
 {#-
     One row per source id with its match keys (macros/identity/identity_normalize.sql)
-    and its rank (identity_node_order): customer records before touchpoints, then
+    and its rank (macros/identity/identity_node_rank.sql): customer records before touchpoints, then
     earliest first_seen_at, then node_id. The lowest rank of a connected component is
     its anchor, the record that founds its customer_key.
 
