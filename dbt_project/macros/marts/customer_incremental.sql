@@ -129,7 +129,8 @@
     `key_column`): delete those rows before the run selects them again (a customer left with no
     row stays deleted). A list computed before the mart last changed (the mart run alone,
     without its list) would miss rows for good, since the mart's watermark moves on: that run
-    fails instead.
+    fails instead. A mart built before it had the watermark column is emptied: it is built whole
+    (mart_is_incremental), and delete+insert alone would keep rows of keys no longer selected.
 -#}
 {% macro mart_forget_changed_rows(changed_model, key_column='customer_id') -%}
     {%- if execute and mart_is_incremental() -%}
@@ -143,6 +144,8 @@
         {%- endif -%}
     delete from {{ this }}
     where {{ key_column }} in (select {{ key_column }} from {{ ref(changed_model) }} where {{ key_column }} is not null)
+    {%- elif execute and is_incremental() -%}
+    delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+-- depends_on: {{ ref('int_identity__changed_match_keys') }}
+{{ mart_incremental_config('int_identity__changed_match_keys', 'match_key') }}
 {#-
     Links from equal normalised attributes. Each rule gives a node a match key; all
     nodes sharing a key are linked to the key's hub (its lowest-ranked node), a star
@@ -17,69 +18,49 @@
     The name rules are weak (two people can share a name and a city): their key is used
     only when it is unambiguous, i.e. no two records of the same source entity carry it
     (two ERP consumers 'Anna Muller|berlin' are two people until e-mail or phone says otherwise).
+    The members of an ambiguous key are kept as rows without a hub (node_id_b null): they
+    link nothing (int_identity__links leaves them out), and they tell a later night which
+    keys a changed record carried.
 
-    A table: the links model and a data test read it; as a view each redid the matching (~25 s at scale l).
+    Incremental by match key (the list pattern of macros/marts/customer_incremental.sql): a
+    night rebuilds, whole, the keys in int_identity__changed_match_keys, the keys its new and
+    changed records carry now and carried before (their rows here). A key's hub can only
+    change when one of its records changed: the others keep their order of rank.
+    source_night, the latest night of the key's records, is the watermark.
 -#}
 with nodes as (
-    select
-        *,
-        {{ dbt.concat(["source_system", "':'", "entity"]) }} as source_name
-    from {{ ref('int_identity__nodes') }}
+    select * from {{ ref('int_identity__nodes') }}
 ),
 
 keys as (
-    select node_id, node_rank, source_name, 'email' as rule, email_norm as match_key, 'email' as key_source
-    from nodes where email_norm is not null
-    union all
-    select node_id, node_rank, source_name, 'phone', phone_e164, 'phone'
-    from nodes where phone_e164 is not null
-    union all
-    select node_id, node_rank, source_name, 'vat_id', vat_id_norm, 'vat_id'
-    from nodes where vat_id_norm is not null
-    union all
-    select node_id, node_rank, source_name, 'domain', email_domain, 'email'
-    from nodes where email_domain is not null
-    union all
-    select node_id, node_rank, source_name, 'domain', website_domain, 'website'
-    from nodes where website_domain is not null
-    union all
-    select node_id, node_rank, source_name, 'company_name+city', {{ dbt.concat(["company_name_norm", "'|'", "city_norm"]) }}, 'company_name'
-    from nodes where company_name_norm is not null and city_norm is not null
-    union all
-    select node_id, node_rank, source_name, 'name+company', {{ dbt.concat(["person_name_norm", "'|'", "company_name_norm"]) }}, 'person_name'
-    from nodes where person_name_norm is not null and company_name_norm is not null
-    union all
-    select node_id, node_rank, source_name, 'name+city', {{ dbt.concat(["person_name_norm", "'|'", "city_norm"]) }}, 'person_name'
-    from nodes where party_type = 'consumer' and person_name_norm is not null and city_norm is not null
+    {{ identity_match_keys('nodes') | indent(4) }}
 ),
 
-ambiguous_keys as (
-    -- a weak key carried by two records of the same source entity names no one in particular
-    select rule, match_key
-    from keys
-    where rule in ('company_name+city', 'name+company', 'name+city')
-    group by rule, match_key
-    having count(*) > count(distinct source_name)
+scoped_keys as (
+    select * from keys
+    {%- if mart_is_incremental() %}
+    where match_key in (select match_key from {{ ref('int_identity__changed_match_keys') }} where match_key is not null)
+    {%- endif %}
 ),
 
-usable_keys as (
-    select k.*
-    from keys as k
-    left join ambiguous_keys as a on a.rule = k.rule and a.match_key = k.match_key
-    where a.rule is null
-),
-
-hubs as (
-    select rule, match_key, min(node_rank) as hub_rank
-    from usable_keys
+key_hubs as (
+    select
+        rule,
+        match_key,
+        min(node_rank) as hub_rank,
+        max(night) as source_night,
+        -- a weak key carried by two records of the same source entity names no one in particular
+        rule in ('company_name+city', 'name+company', 'name+city') and count(*) > count(distinct source_name) as is_ambiguous
+    from scoped_keys
     group by rule, match_key
 ),
 
 hub_nodes as (
-    select h.rule, h.match_key, k.node_id as hub_node_id, k.key_source as hub_key_source
-    from hubs as h
-    inner join usable_keys as k
+    select h.rule, h.match_key, h.source_night, k.node_id as hub_node_id, k.key_source as hub_key_source
+    from key_hubs as h
+    inner join scoped_keys as k
         on k.rule = h.rule and k.match_key = h.match_key and k.node_rank = h.hub_rank
+    where not h.is_ambiguous
 ),
 
 links as (
@@ -91,12 +72,28 @@ links as (
             when k.key_source = 'website' or h.hub_key_source = 'website' then 'website_domain'
             else 'email_domain'
         end as match_reason,
-        k.match_key
-    from usable_keys as k
+        k.match_key,
+        h.source_night
+    from scoped_keys as k
     inner join hub_nodes as h on h.rule = k.rule and h.match_key = k.match_key
     where k.node_id <> h.hub_node_id
+),
+
+ambiguous_members as (
+    select
+        k.node_id as node_id_a,
+        cast(null as {{ dbt.type_string() }}) as node_id_b,
+        k.rule as match_reason,
+        k.match_key,
+        h.source_night
+    from scoped_keys as k
+    inner join key_hubs as h on h.rule = k.rule and h.match_key = k.match_key
+    where h.is_ambiguous
 )
 
 -- a node with both an e-mail and a website domain equal to the hub's gives one row per reason
-select distinct node_id_a, node_id_b, match_reason, match_key
+select node_id_a, node_id_b, match_reason, match_key, source_night
 from links
+union
+select node_id_a, node_id_b, match_reason, match_key, source_night
+from ambiguous_members

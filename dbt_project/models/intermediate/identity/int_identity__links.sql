@@ -18,9 +18,11 @@ staged_reference_links as (
 )
 
 -- attribute links are distinct, between two nodes and never of a node with itself already
--- (int_identity__attribute_links): no check again over their millions of rows
+-- (int_identity__attribute_links): no check again over their millions of rows; rows without
+-- a hub are the members of ambiguous keys, no link
 select node_id_a, node_id_b, match_reason, match_key
 from {{ ref('int_identity__attribute_links') }}
+where node_id_b is not null
 union all
 select node_id_a, node_id_b, match_reason, cast(null as {{ dbt.type_string() }}) as match_key
 from staged_reference_links
