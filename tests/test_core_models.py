@@ -32,10 +32,10 @@ from ingestion.night import load_night
 from ingestion.warehouse import connect, ensure_contract_raw_tables, quote_ident
 
 try:  # tests/ is on sys.path when it has no __init__.py (pytest's default import mode)
-    from support.account_move import NEW_CITY, move_an_account
+    from support.account_move import NEW_CITY, move_a_contact_out_of_an_ambiguous_key, move_an_account
     from support.identity_merge import add_merging_record
 except ImportError:  # tests/ became a package
-    from tests.support.account_move import NEW_CITY, move_an_account
+    from tests.support.account_move import NEW_CITY, move_a_contact_out_of_an_ambiguous_key, move_an_account
     from tests.support.identity_merge import add_merging_record
 
 PROJECT = dbt_project_dir()
@@ -128,6 +128,16 @@ def _node_cities(database: Path, node_ids: list[str]) -> dict[str, str]:
         con.close()
 
 
+def _link_reasons(database: Path, node_id: str, other_node_id: str) -> set[str]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {row[0] for row in con.execute(
+            "select match_reason from staging.int_identity__links where (node_id_a, node_id_b) in ((?, ?), (?, ?))",
+            [node_id, other_node_id, other_node_id, node_id]).fetchall()}
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("core_models")
@@ -140,6 +150,7 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
         if night == nights[-1]:  # the first night after night 1 with an ERP customers file
             merged = add_merging_record(database, landing, night, with_rows_in="marts.account_timeline")
             moved_account = move_an_account(database, landing, night)
+            split_key = move_a_contact_out_of_an_ambiguous_key(database, landing, night)
             timelines_before_merge = _timeline_rows_per_customer(database, merged)
         con = connect(database)
         try:
@@ -151,13 +162,15 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     incremental = core_checksums(database)
     timelines_after_nights = _timeline_rows_per_customer(database, merged)
     moved_contact_cities = _node_cities(database, moved_account[1])
+    split_key_reasons = _link_reasons(database, *split_key)
     _build_night(work, database, nights[-1])
     rerun = core_checksums(database)
     output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
     full = core_checksums(database)
     return {"work": work, "nights": nights, "database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
             "merged": merged, "timelines_before_merge": timelines_before_merge,
-            "timelines_after_nights": timelines_after_nights, "moved_contact_cities": moved_contact_cities}
+            "timelines_after_nights": timelines_after_nights, "moved_contact_cities": moved_contact_cities,
+            "split_key_reasons": split_key_reasons}
 
 
 def test_core_tables_exist_and_are_filled(nightly_build: dict) -> None:
@@ -241,6 +254,12 @@ def test_a_contacts_identity_record_follows_its_accounts_later_change(nightly_bu
     """The incremental identity nodes re-read a contact when only its account changed (city, name)."""
     cities = nightly_build["moved_contact_cities"]
     assert cities and set(cities.values()) == {NEW_CITY}, cities
+
+
+def test_a_weak_key_links_once_a_record_leaves_it_unambiguous(nightly_build: dict) -> None:
+    """An account's company name + city, shared with two contacts, links nothing; once one contact
+    moved to another account, it links the account and the other contact, which did not change."""
+    assert "company_name+city" in nightly_build["split_key_reasons"], nightly_build["split_key_reasons"]
 
 
 def test_an_incremental_mart_refuses_a_list_computed_before_it_last_changed(nightly_build: dict) -> None:
