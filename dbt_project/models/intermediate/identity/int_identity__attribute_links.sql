@@ -91,7 +91,8 @@ ambiguous_members as (
     where h.is_ambiguous
 )
 
--- a node with both an e-mail and a website domain equal to the hub's gives one row per reason
+-- union drops duplicates: a node with both an e-mail and a website domain equal to the hub's
+-- gives one row per reason
 select node_id_a, node_id_b, match_reason, match_key, source_night
 from links
 union
