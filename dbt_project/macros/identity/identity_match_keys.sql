@@ -5,28 +5,30 @@
     (the attribute the key comes from). The rules: int_identity__attribute_links.
 -#}
 {% macro identity_match_keys(nodes) -%}
-    {%- set source_name = dbt.concat(["source_system", "':'", "entity"]) ~ " as source_name" %}
-    select node_id, node_rank, {{ source_name }}, night, 'email' as rule, email_norm as match_key, 'email' as key_source
-    from {{ nodes }} where email_norm is not null
+    {#- rule, the normalised columns its key is (two joined by '|'; none may be null), key_source, a further condition -#}
+    {%- set rules = [
+        ['email', ['email_norm'], 'email', none],
+        ['phone', ['phone_e164'], 'phone', none],
+        ['vat_id', ['vat_id_norm'], 'vat_id', none],
+        ['domain', ['email_domain'], 'email', none],
+        ['domain', ['website_domain'], 'website', none],
+        ['company_name+city', ['company_name_norm', 'city_norm'], 'company_name', none],
+        ['name+company', ['person_name_norm', 'company_name_norm'], 'person_name', none],
+        ['name+city', ['person_name_norm', 'city_norm'], 'person_name', "party_type = 'consumer'"],
+    ] -%}
+    {%- for rule, columns, key_source, condition in rules %}
+    select
+        node_id,
+        node_rank,
+        {{ dbt.concat(["source_system", "':'", "entity"]) }} as source_name,
+        night,
+        '{{ rule }}' as rule,
+        {{ columns[0] if columns | length == 1 else dbt.concat([columns[0], "'|'", columns[1]]) }} as match_key,
+        '{{ key_source }}' as key_source
+    from {{ nodes }}
+    where {{ columns | join(' is not null and ') }} is not null{{ ' and ' ~ condition if condition }}
+    {%- if not loop.last %}
     union all
-    select node_id, node_rank, {{ source_name }}, night, 'phone', phone_e164, 'phone'
-    from {{ nodes }} where phone_e164 is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'vat_id', vat_id_norm, 'vat_id'
-    from {{ nodes }} where vat_id_norm is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'domain', email_domain, 'email'
-    from {{ nodes }} where email_domain is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'domain', website_domain, 'website'
-    from {{ nodes }} where website_domain is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'company_name+city', {{ dbt.concat(["company_name_norm", "'|'", "city_norm"]) }}, 'company_name'
-    from {{ nodes }} where company_name_norm is not null and city_norm is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'name+company', {{ dbt.concat(["person_name_norm", "'|'", "company_name_norm"]) }}, 'person_name'
-    from {{ nodes }} where person_name_norm is not null and company_name_norm is not null
-    union all
-    select node_id, node_rank, {{ source_name }}, night, 'name+city', {{ dbt.concat(["person_name_norm", "'|'", "city_norm"]) }}, 'person_name'
-    from {{ nodes }} where party_type = 'consumer' and person_name_norm is not null and city_norm is not null
+    {%- endif %}
+    {%- endfor %}
 {%- endmacro %}
