@@ -48,7 +48,7 @@ NIGHTS = 3
 # Marts built incrementally, compared like the core tables.
 INCREMENTAL_MARTS = ("account_timeline", "marketing_campaign_followup")
 # Incremental models outside core and marts, compared the same way.
-INCREMENTAL_INTERMEDIATES = ("int_identity__nodes", "int_identity__attribute_links")
+INCREMENTAL_INTERMEDIATES = ("int_identity__nodes", "int_identity__attribute_links", "int_identity__components")
 SELECT = ["+path:models/core", "+path:snapshots", *(f"+{name}" for name in INCREMENTAL_MARTS)]
 NOT_STAGING = ["path:models/staging"]
 # Columns that legitimately differ between two builds of the same data.

@@ -69,3 +69,20 @@
 
     select node_rank, label from round_{{ rounds }}
 {%- endmacro %}
+
+
+{#-
+    A fingerprint of a set of ids (aggregate over `expr`): equal sets give equal values, so
+    int_identity__components sees which nodes' links changed without keeping the links.
+-#}
+{% macro identity_fingerprint(expr) -%}
+    {{ return(adapter.dispatch('identity_fingerprint', 'crmwh')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__identity_fingerprint(expr) -%}
+    sum(hash({{ expr }}))
+{%- endmacro %}
+
+{% macro default__identity_fingerprint(expr) -%}
+    sum(cast(hashtext({{ expr }}) as bigint))
+{%- endmacro %}

@@ -22,8 +22,8 @@
       role or department), when the mart shows that member's attributes.
 -#}
 
-{#- The mart's relation if it exists and already carries the watermark column, else none. -#}
-{% macro mart_built_relation(mart) -%}
+{#- The mart's relation if it exists and already carries `required_column` (its watermark), else none. -#}
+{% macro mart_built_relation(mart, required_column='source_night') -%}
     {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', mart) | first -%}
     {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
@@ -32,12 +32,12 @@
     {%- endif -%}
     {#- a mart built before it was incremental has no source_night: rebuilt whole once -#}
     {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {{- return(relation if 'source_night' in columns else none) -}}
+    {{- return(relation if required_column in columns else none) -}}
 {%- endmacro %}
 
 {#- Whether this run of a customer-scoped mart adds to what it holds (else it is built whole). -#}
-{% macro mart_is_incremental() -%}
-    {{- return(is_incremental() and mart_built_relation(model.name) is not none) -}}
+{% macro mart_is_incremental(required_column='source_night') -%}
+    {{- return(is_incremental() and mart_built_relation(model.name, required_column) is not none) -}}
 {%- endmacro %}
 
 {#-
@@ -129,8 +129,7 @@
     `key_column`): delete those rows before the run selects them again (a customer left with no
     row stays deleted). A list computed before the mart last changed (the mart run alone,
     without its list) would miss rows for good, since the mart's watermark moves on: that run
-    fails instead. A mart built before it had the watermark column is emptied: it is built whole
-    (mart_is_incremental), and delete+insert alone would keep rows of keys no longer selected.
+    fails instead. A mart built before it had the watermark column is emptied (mart_forget_build_without).
 -#}
 {% macro mart_forget_changed_rows(changed_model, key_column='customer_id') -%}
     {%- if execute and mart_is_incremental() -%}
@@ -144,7 +143,18 @@
         {%- endif -%}
     delete from {{ this }}
     where {{ key_column }} in (select {{ key_column }} from {{ ref(changed_model) }} where {{ key_column }} is not null)
-    {%- elif execute and is_incremental() -%}
+    {%- else -%}
+    {{ mart_forget_build_without() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Pre-hook: an incremental table built before it had `required_column` (its watermark or what
+    it compares) is built whole (mart_is_incremental is false): empty it first, since
+    delete+insert alone would keep the rows of keys the whole build no longer selects.
+-#}
+{% macro mart_forget_build_without(required_column='source_night') -%}
+    {%- if execute and is_incremental() and not mart_is_incremental(required_column) -%}
     delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
