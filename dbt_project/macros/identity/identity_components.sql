@@ -74,6 +74,8 @@
 {#-
     A fingerprint of a set of ids (aggregate over `expr`): equal sets give equal values, so
     int_identity__components sees which nodes' links changed without keeping the links.
+    Different sets collide only by chance: sums of 64-bit hashes on DuckDB, of 32-bit ones
+    (hashtext) on PostgreSQL, and a record loaded again is relabelled whatever its links.
 -#}
 {% macro identity_fingerprint(expr) -%}
     {{ return(adapter.dispatch('identity_fingerprint', 'crmwh')(expr)) }}
