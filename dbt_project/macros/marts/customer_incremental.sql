@@ -30,7 +30,7 @@
     {%- if relation is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {#- a mart built before it was incremental has no source_night: rebuilt whole once -#}
+    {#- a table built before it was incremental lacks the column: built whole once (mart_forget_build_without) -#}
     {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
     {{- return(relation if required_column in columns else none) -}}
 {%- endmacro %}
