@@ -1,10 +1,11 @@
 """The core layer (dims, incremental facts, snapshots, daily history) built night by night equals a full refresh.
 
 So do the customer-scoped incremental marts (macros/marts/customer_incremental.sql) and the incremental
-identity nodes and attribute links: night 3 carries a record that merges two customers, so a night also moves
+identity models: night 3 carries a record that merges two customers, so a night also moves
 whole timelines between customer keys, an account moved to another city without its contacts (their identity
-records carry the account's city), and a contact moved to another account (its old account's name + city, shared
-with two contacts and so ambiguous until then, now links the account and the other contact).
+records carry the account's city), a contact moved to another account (its old account's name + city, shared
+with two contacts and so ambiguous until then, now links the account and the other contact), and an account and
+an ERP customer whose link changes reason while neither record changes (tests/support/reason_swap.py).
 
 Simulated xs sources for three nights are loaded one night at a time, each followed
 by a dbt build of the core layer with that night's ``as_of_date`` (what the nightly
@@ -35,9 +36,11 @@ from ingestion.warehouse import connect, ensure_contract_raw_tables, quote_ident
 try:  # tests/ is on sys.path when it has no __init__.py (pytest's default import mode)
     from support.account_move import NEW_CITY, move_a_contact_out_of_an_ambiguous_key, move_an_account
     from support.identity_merge import add_merging_record
+    from support.reason_swap import add_records_linked_by_an_opportunity, swap_the_link_reason
 except ImportError:  # tests/ became a package
     from tests.support.account_move import NEW_CITY, move_a_contact_out_of_an_ambiguous_key, move_an_account
     from tests.support.identity_merge import add_merging_record
+    from tests.support.reason_swap import add_records_linked_by_an_opportunity, swap_the_link_reason
 
 PROJECT = dbt_project_dir()
 DBT = Path(sys.executable).parent / "dbt"
@@ -51,8 +54,9 @@ INCREMENTAL_MARTS = ("account_timeline", "marketing_campaign_followup")
 INCREMENTAL_INTERMEDIATES = ("int_identity__nodes", "int_identity__attribute_links", "int_identity__components")
 SELECT = ["+path:models/core", "+path:snapshots", *(f"+{name}" for name in INCREMENTAL_MARTS)]
 NOT_STAGING = ["path:models/staging"]
-# Columns that legitimately differ between two builds of the same data.
-VOLATILE_COLUMNS = {"_loaded_at", "_load_id"}
+# Columns that legitimately differ between two builds of the same data (resolved_night: the night a
+# row was last recomputed, every row's last night after a full refresh).
+VOLATILE_COLUMNS = {"_loaded_at", "_load_id", "resolved_night"}
 
 
 def _dbt(work: Path, database: Path, *args: str) -> str:
@@ -139,6 +143,17 @@ def _link_reasons(database: Path, node_id: str, other_node_id: str) -> set[str]:
         con.close()
 
 
+def _bridge_reasons(database: Path, node_ids: tuple[str, ...]) -> set[str]:
+    """The match_reasons of these source ids in core.bridge_customer_source_id."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {row[0] for row in con.execute(
+            "select match_reasons from core.bridge_customer_source_id "
+            "where list_contains(?, source_system || ':' || source_entity || ':' || source_id)", [list(node_ids)]).fetchall()}
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("core_models")
@@ -147,12 +162,15 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     database = work / "build.duckdb"
     nights = [START + dt.timedelta(days=n) for n in range(NIGHTS)]
     merged: tuple[str, str] | None = None
+    add_records_linked_by_an_opportunity(landing, nights[0])
     for night in nights:
         if night == nights[-1]:  # the first night after night 1 with an ERP customers file
             merged = add_merging_record(database, landing, night, with_rows_in="marts.account_timeline")
             moved_account = move_an_account(database, landing, night)
             split_key = move_a_contact_out_of_an_ambiguous_key(database, landing, night)
             split_key_reasons_before = _link_reasons(database, *split_key)
+            swapped = swap_the_link_reason(landing, night)
+            swapped_reasons_before = _link_reasons(database, *swapped), _bridge_reasons(database, swapped)
             timelines_before_merge = _timeline_rows_per_customer(database, merged)
         con = connect(database)
         try:
@@ -165,6 +183,7 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     timelines_after_nights = _timeline_rows_per_customer(database, merged)
     moved_contact_cities = _node_cities(database, moved_account[1])
     split_key_reasons = _link_reasons(database, *split_key)
+    swapped_reasons = _link_reasons(database, *swapped), _bridge_reasons(database, swapped)
     _build_night(work, database, nights[-1])
     rerun = core_checksums(database)
     output = _build_night(work, database, nights[-1], "--full-refresh", tests=True)
@@ -172,7 +191,8 @@ def nightly_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"work": work, "nights": nights, "database": database, "incremental": incremental, "rerun": rerun, "full": full, "output": output,
             "merged": merged, "timelines_before_merge": timelines_before_merge,
             "timelines_after_nights": timelines_after_nights, "moved_contact_cities": moved_contact_cities,
-            "split_key_reasons_before": split_key_reasons_before, "split_key_reasons": split_key_reasons}
+            "split_key_reasons_before": split_key_reasons_before, "split_key_reasons": split_key_reasons,
+            "swapped_reasons_before": swapped_reasons_before, "swapped_reasons": swapped_reasons}
 
 
 def test_core_tables_exist_and_are_filled(nightly_build: dict) -> None:
@@ -263,6 +283,14 @@ def test_a_weak_key_links_once_a_record_leaves_it_unambiguous(nightly_build: dic
     moved to another account, it links the account and the other contact, which did not change."""
     before, after = nightly_build["split_key_reasons_before"], nightly_build["split_key_reasons"]
     assert "company_name+city" not in before and "company_name+city" in after, (before, after)
+
+
+def test_a_link_whose_reason_changes_is_resolved_again(nightly_build: dict) -> None:
+    """An account and an ERP customer linked by an opportunity, then by company name + city, though
+    neither record changed: the bridge lists the new reason (the components' fingerprint counts reasons)."""
+    (links_before, bridge_before), (links_after, bridge_after) = nightly_build["swapped_reasons_before"], nightly_build["swapped_reasons"]
+    assert links_before == bridge_before == {"erp_opportunity_account"}, (links_before, bridge_before)
+    assert links_after == bridge_after == {"company_name+city"}, (links_after, bridge_after)
 
 
 def test_an_incremental_mart_refuses_a_list_computed_before_it_last_changed(nightly_build: dict) -> None:

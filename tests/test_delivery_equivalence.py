@@ -16,7 +16,7 @@ What "the same" compares (crmwh/reliability/checksum.py): per table, the row cou
 order-independent sum of row hashes over every column except load metadata (``_load_id``,
 ``_loaded_at``, ``_night``, ``_source_file``, ``_record_number``, ``source_night``: which folder,
 page, line and night a copy came in, which these deliveries change by design) and build times
-(``matched_at``, ``dbt_valid_from``/``dbt_valid_to``/``dbt_updated_at``/``dbt_scd_id``,
+(``matched_at``, ``resolved_night``, ``dbt_valid_from``/``dbt_valid_to``/``dbt_updated_at``/``dbt_scd_id``,
 ``assignment_seq``: wall-clock time or count of dbt runs). For out-of-order and late delivery the
 history the warehouse kept of *what it knew each night* legitimately differs (on N2 it knew N3's
 records and not N2's), so that case compares the final state: the current version of each

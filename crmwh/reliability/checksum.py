@@ -27,6 +27,7 @@ LOAD_METADATA_COLUMNS = frozenset({
 BUILD_TIME_COLUMNS = frozenset({
     "matched_at", "built_at", "refreshed_at", "computed_at", "dbt_updated_at", "dbt_valid_from",
     "dbt_valid_to", "dbt_scd_id", "assignment_seq", "run_started_at", "invocation_id",
+    "resolved_night",  # the night of the build that last recomputed an identity row (core.dim_customer)
 })
 DEFAULT_EXCLUDED = LOAD_METADATA_COLUMNS | BUILD_TIME_COLUMNS
 

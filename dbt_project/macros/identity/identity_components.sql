@@ -72,19 +72,25 @@
 
 
 {#-
-    A fingerprint of a set of ids (aggregate over `expr`): equal sets give equal values, so
-    int_identity__components sees which nodes' links changed without keeping the links.
-    Different sets collide only by chance: sums of 64-bit hashes on DuckDB, of 32-bit ones
-    (hashtext) on PostgreSQL, and a record loaded again is relabelled whatever its links.
+    A fingerprint of a set of tuples (aggregate over the expressions `exprs`, one row per tuple):
+    equal sets give equal values, so int_identity__components sees which nodes' links changed
+    without keeping the links. Different sets collide only by chance: sums of 64-bit hashes on
+    DuckDB, of 32-bit ones (hashtext) on PostgreSQL, and a record loaded again is relabelled
+    whatever its links.
 -#}
-{% macro identity_fingerprint(expr) -%}
-    {{ return(adapter.dispatch('identity_fingerprint', 'crmwh')(expr)) }}
+{% macro identity_fingerprint(exprs) -%}
+    {{ return(adapter.dispatch('identity_fingerprint', 'crmwh')(exprs)) }}
 {%- endmacro %}
 
-{% macro duckdb__identity_fingerprint(expr) -%}
-    sum(hash({{ expr }}))
+{% macro duckdb__identity_fingerprint(exprs) -%}
+    sum(hash({{ exprs | join(', ') }}))
 {%- endmacro %}
 
-{% macro default__identity_fingerprint(expr) -%}
-    sum(cast(hashtext({{ expr }}) as bigint))
+{% macro default__identity_fingerprint(exprs) -%}
+    {%- set parts = [] -%}
+    {%- for expr in exprs -%}
+        {%- do parts.append(expr) -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    sum(cast(hashtext({{ dbt.concat(parts) }}) as bigint))
 {%- endmacro %}

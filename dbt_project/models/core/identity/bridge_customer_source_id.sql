@@ -1,18 +1,37 @@
-{{ config(materialized='table', schema='core') }}
+{{ config(
+    materialized='incremental',
+    schema='core',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'source_entity', 'source_id'],
+    on_schema_change='append_new_columns',
+    pre_hook="{{ mart_forget_build_without('resolved_night') }}"
+) }}
 {#-
     Every source id that stands for a customer or touches one -> its customer_key.
     Facts find their customer here by (source_system, source_entity, source_id), e.g.
     ERP orders by ('erp', 'customers', customer_id); see macros/core/core_keys.sql.
+
+    Incremental: a row changes only when its record's component was labelled again (a new or
+    reloaded record, changed links or reasons, a merge or split: int_identity__components), so a
+    night recomputes the ids labelled since this table's last run (resolved_night). Source ids
+    are never removed from the identity records, so no row has to go.
 -#}
 {%- set reason_priority = ['founder', 'vat_id', 'email', 'phone', 'contact_account', 'lead_conversion',
     'erp_opportunity_account', 'ticket_order_customer', 'call_ticket_requester', 'registration_contact',
     'website_domain', 'email_domain', 'name+company', 'company_name+city', 'name+city'] %}
-with nodes as (
-    select * from {{ ref('int_identity__nodes') }}
+{%- set resolved_changed_only = mart_is_incremental('resolved_night') %}
+with component_keys as (
+    select * from {{ ref('int_identity__component_keys') }}
+    {%- if resolved_changed_only %}
+    where {{ core_loaded_since_last_run('resolved_night', watermark_column='resolved_night') }}
+    {%- endif %}
 ),
 
-component_keys as (
-    select * from {{ ref('int_identity__component_keys') }}
+nodes as (
+    select * from {{ ref('int_identity__nodes') }}
+    {%- if resolved_changed_only %}
+    where node_id in (select node_id from component_keys)
+    {%- endif %}
 ),
 
 founders as (
@@ -21,8 +40,14 @@ founders as (
 
 links as (
     select node_id_a as node_id, match_reason from {{ ref('int_identity__links') }}
+    {%- if resolved_changed_only %}
+    where node_id_a in (select node_id from nodes)
+    {%- endif %}
     union
     select node_id_b, match_reason from {{ ref('int_identity__links') }}
+    {%- if resolved_changed_only %}
+    where node_id_b in (select node_id from nodes)
+    {%- endif %}
 ),
 
 reasons as (
@@ -95,6 +120,9 @@ latest_assignment as (
         select node_id, matched_at,
             row_number() over (partition by node_id order by matched_at desc, assignment_seq desc) as recency
         from {{ ref('int_identity__key_assignments') }}
+        {%- if resolved_changed_only %}
+        where node_id in (select node_id from nodes)
+        {%- endif %}
     ) as a
     where recency = 1
 ),
@@ -114,7 +142,8 @@ final as (
         b.match_reasons,
         f.founder_node_id is not null as is_key_founder,
         n.first_seen_at,
-        la.matched_at
+        la.matched_at,
+        ck.resolved_night
     from nodes as n
     inner join component_keys as ck on ck.node_id = n.node_id
     left join founders as f on f.founder_node_id = n.node_id and f.customer_key = ck.customer_key

@@ -1,11 +1,26 @@
-{{ config(materialized='table', schema='core') }}
+{{ config(
+    materialized='incremental',
+    schema='core',
+    incremental_strategy='delete+insert',
+    unique_key='customer_key',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ mart_forget_build_without('resolved_night') }}",
+    post_hook="delete from {{ this }} where not is_unknown and customer_key not in (select customer_key from {{ ref('bridge_customer_source_id') }})"
+) }}
 {#-
     One row per customer: a party (a company for B2B, a consumer for B2C) resolved
     across CRM, ERP, helpdesk and bring-your-own systems, plus the unknown member.
     People of a company (contacts, requesters, leads with a company) belong to their
     company's row. Attributes come from the component's source records by source
     priority, then earliest-seen record (see each column's description).
+
+    Incremental: a night recomputes the customers with a source id resolved since this table's
+    last run (bridge_customer_source_id.resolved_night). That covers every customer whose
+    records changed: a record that moves away relabels its whole old component, so the
+    customer it leaves has resolved ids too, unless none are left (a key retired by a merge),
+    and those rows go in the post-hook.
 -#}
+{%- set customers_changed_only = mart_is_incremental('resolved_night') %}
 {%- set sources = ['erp:customers', 'crm:accounts', 'crm:contacts', 'helpdesk:requesters', 'crm:leads'] %}
 {%- set picks = [
     ('company_name', "company_name", ['crm:accounts', 'erp:customers', 'crm:leads', 'helpdesk:requesters', 'crm:contacts']),
@@ -17,15 +32,31 @@
     ('vat_id', "vat_id_norm", ['erp:customers']),
     ('website_domain', "coalesce(website_domain, email_domain)", ['crm:accounts', 'erp:customers', 'crm:contacts', 'helpdesk:requesters', 'crm:leads']),
 ] %}
-with members as (
+with bridge as (
+    select * from {{ ref('bridge_customer_source_id') }}
+    where customer_key <> {{ core_unknown_key() }}
+),
+
+{%- if customers_changed_only %}
+
+changed_customers as (
+    select customer_key from bridge
+    where {{ core_loaded_since_last_run('resolved_night', watermark_column='resolved_night') }}
+),
+{%- endif %}
+
+members as (
     select
         b.customer_key,
+        b.resolved_night,
         n.*,
         {{ dbt.concat(["n.source_system", "':'", "n.entity"]) }} as source_name
-    from {{ ref('bridge_customer_source_id') }} as b
+    from bridge as b
     inner join {{ ref('int_identity__nodes') }} as n
         on n.source_system = b.source_system and n.entity = b.source_entity and n.source_id = b.source_id
-    where b.customer_key <> {{ core_unknown_key() }}
+    {%- if customers_changed_only %}
+    where b.customer_key in (select customer_key from changed_customers)
+    {%- endif %}
 ),
 
 summary as (
@@ -43,7 +74,8 @@ summary as (
         sum(case when source_name = 'crm:web_visits' then 1 else 0 end) as n_web_visitors,
         sum(case when source_name = 'crm:event_registrations' then 1 else 0 end) as n_event_registrations,
         sum(case when record_role = 'customer_record'
-            and source_name not in ({% for s in sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %}) then 1 else 0 end) as n_other_source_ids
+            and source_name not in ({% for s in sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %}) then 1 else 0 end) as n_other_source_ids,
+        max(resolved_night) as resolved_night
     from members
     group by customer_key
 ),
@@ -73,6 +105,9 @@ founders as (
     select k.customer_key, n.source_system, n.entity, n.source_id
     from {{ ref('int_identity__customer_keys') }} as k
     inner join {{ ref('int_identity__nodes') }} as n on n.node_id = k.founder_node_id
+    {%- if customers_changed_only %}
+    where k.customer_key in (select customer_key from summary)
+    {%- endif %}
 ),
 
 customers as (
@@ -105,7 +140,8 @@ customers as (
         s.n_calls,
         s.n_web_visitors,
         s.n_event_registrations,
-        s.n_other_source_ids
+        s.n_other_source_ids,
+        s.resolved_night
     from summary as s
     left join founders as f on f.customer_key = s.customer_key
     {%- for name, expr, order in picks %}
@@ -124,13 +160,16 @@ unknown as (
         cast(null as {{ dbt.type_timestamp() }}) as first_seen_at,
         null as founder_source_system, null as founder_source_entity, null as founder_source_id,
         0 as n_source_ids, 0 as n_crm_accounts, 0 as n_crm_contacts, 0 as n_crm_leads, 0 as n_erp_customers,
-        0 as n_helpdesk_requesters, 0 as n_calls, 0 as n_web_visitors, 0 as n_event_registrations, 0 as n_other_source_ids
+        0 as n_helpdesk_requesters, 0 as n_calls, 0 as n_web_visitors, 0 as n_event_registrations, 0 as n_other_source_ids,
+        cast(null as date) as resolved_night
 ),
 
 final as (
     select * from customers
+    {%- if not customers_changed_only %}
     union all
     select * from unknown
+    {%- endif %}
 )
 
 select {{ core_contract_select('final') }}

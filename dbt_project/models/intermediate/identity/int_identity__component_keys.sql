@@ -32,6 +32,7 @@ component_key as (
 select
     c.node_id,
     c.anchor_node_id,
-    coalesce(k.customer_key, {{ core_unknown_key() }}) as customer_key
+    coalesce(k.customer_key, {{ core_unknown_key() }}) as customer_key,
+    c.resolved_night
 from components as c
 left join component_key as k on k.anchor_node_id = c.anchor_node_id

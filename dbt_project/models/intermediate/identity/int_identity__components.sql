@@ -3,7 +3,7 @@
     unique_key='node_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ mart_forget_build_without('edge_fingerprint') }}"
+    pre_hook="{{ mart_forget_build_without('resolved_night') }}"
 ) }}
 {#-
     Connected components of the link graph: each node with its component's lowest-ranked
@@ -16,23 +16,26 @@
     (its rank may have moved) or whose links changed (an added or removed link changes the
     fingerprints of both its ends). No other link touches them: a link that did not change
     joined two nodes of one old component. The other components keep their anchor, since
-    the nodes that did not change keep their order of rank.
+    the nodes that did not change keep their order of rank. The rows a run labels carry its
+    night (resolved_night): the models after it (component keys, bridge_customer_source_id,
+    dim_customer) recompute only the nodes labelled since their own last run.
 -#}
-{%- set labels_changed_only = mart_is_incremental('edge_fingerprint') %}
+{%- set labels_changed_only = mart_is_incremental('resolved_night') %}
 with nodes as (
     select node_id, node_rank, night from {{ ref('int_identity__nodes') }}
 ),
 
 links as (
-    select node_id_a, node_id_b from {{ ref('int_identity__links') }}
+    select node_id_a, node_id_b, match_reason from {{ ref('int_identity__links') }}
 ),
 
 node_links as (
-    select node_id, {{ identity_fingerprint('linked_node_id') }} as edge_fingerprint
+    -- the reasons count: a node's bridge row lists them (bridge_customer_source_id)
+    select node_id, {{ identity_fingerprint(['linked_node_id', 'match_reason']) }} as edge_fingerprint
     from (
-        select node_id_a as node_id, node_id_b as linked_node_id from links
+        select node_id_a as node_id, node_id_b as linked_node_id, match_reason from links
         union all
-        select node_id_b, node_id_a from links
+        select node_id_b, node_id_a, match_reason from links
     ) as ends
     group by node_id
 ),
@@ -113,7 +116,8 @@ select
     a.node_id as anchor_node_id,
     l.label <= coalesce(lowest.label, l.label) as is_converged,
     n.node_night,
-    n.edge_fingerprint
+    n.edge_fingerprint,
+    {{ identity_run_night() }} as resolved_night
 from labels as l
 inner join graph_nodes as n on n.node_rank = l.node_rank
 inner join graph_nodes as a on a.node_rank = l.label

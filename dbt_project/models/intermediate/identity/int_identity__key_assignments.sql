@@ -9,6 +9,10 @@
 with current_keys as (
     select node_id, customer_key
     from {{ ref('int_identity__component_keys') }}
+    {%- if is_incremental() %}
+    -- a key changes only with its component's labels: the nodes labelled since the last change logged
+    where {{ core_loaded_since_last_run('resolved_night', watermark_column='assigned_night') }}
+    {%- endif %}
 )
 
 {%- if is_incremental() %}
@@ -22,6 +26,7 @@ latest as (
             customer_key,
             row_number() over (partition by node_id order by matched_at desc, assignment_seq desc) as recency
         from {{ this }}
+        where node_id in (select node_id from current_keys)
     ) as a
     where recency = 1
 )
@@ -37,7 +42,7 @@ select
     {%- endif %}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as matched_at,
     -- the night the run built (latest load night without one): what customer-scoped marts compare with their watermark
-    cast({{ crmwh_as_of_date_or("(select max(night) from " ~ ref('int_identity__nodes') ~ ")") }} as date) as assigned_night,
+    {{ identity_run_night() }} as assigned_night,
     {%- if is_incremental() %}
     (select coalesce(max(assignment_seq), 0) from {{ this }}) + 1 as assignment_seq
     {%- else %}
