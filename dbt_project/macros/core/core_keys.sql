@@ -133,13 +133,19 @@
 {#-
     Ids (as `changed_id`) of fact rows whose stored customer key is no longer what
     the identity bridge says (a source record resolved late, or two customers merged):
-    recomputing them keeps an incremental fact equal to a full refresh.
+    recomputing them keeps an incremental fact equal to a full refresh. Only bridge rows
+    resolved since the fact's last run can say so (a bridge row's key changes only when it is
+    resolved again, and a source id once in the bridge stays there).
 -#}
 {% macro core_rekeyed_ids(id_column) -%}
     select f.{{ id_column }} as changed_id
     from {{ this }} as f
-    {{ core_customer_join('f', 'rekey_bridge') }}
-    where {{ core_customer_key('rekey_bridge') }} <> f.customer_key
+    inner join {{ ref('bridge_customer_source_id') }} as rekey_bridge
+        on rekey_bridge.source_system = f.customer_source_system
+        and rekey_bridge.source_entity = f.customer_source_entity
+        and rekey_bridge.source_id = f.customer_source_id
+    where {{ core_loaded_since_last_run('rekey_bridge.resolved_night') }}
+        and rekey_bridge.customer_key <> f.customer_key
 {%- endmacro %}
 
 {#-
