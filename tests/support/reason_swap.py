@@ -15,6 +15,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from .account_move import landed_records
+
 ACCOUNT_ID = "ACC-9999201"
 CUSTOMER_ID = "C9999201"
 OTHER_CUSTOMER_ID = "C9999202"
@@ -57,7 +59,7 @@ def add_records_linked_by_an_opportunity(landing: Path, first_night: dt.date) ->
     """Add the account, the two customers and the opportunity to ``first_night``'s files."""
     stamp = "2026-10-30T08:00:00Z"
     accounts = sorted((landing / "crm" / first_night.isoformat()).glob("accounts*.jsonl"))[0]
-    template = json.loads(accounts.read_text().splitlines()[0])
+    template = landed_records(accounts)[0]
     account = {**{name: None for name in template}, "account_id": ACCOUNT_ID, "account_name": COMPANY,
                "account_type": "business", "city": CITY, "country": "DE", "owner_employee_id": template["owner_employee_id"],
                "created_at": stamp, "updated_at": stamp, "is_deleted": False}
