@@ -50,9 +50,9 @@ def _opportunity(template: dict, crm_account_id: str, updated_at: str) -> dict:
             "created_at": "2026-10-30T08:00:00Z", "updated_at": updated_at}
 
 
-def _first_opportunity(path: Path, opportunity_id: str | None = None) -> dict:
+def _opportunities(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
-        return next(row for row in csv.DictReader(handle) if opportunity_id in (None, row["opportunity_id"]))
+        return list(csv.DictReader(handle))
 
 
 def add_records_linked_by_an_opportunity(landing: Path, first_night: dt.date) -> None:
@@ -67,7 +67,7 @@ def add_records_linked_by_an_opportunity(landing: Path, first_night: dt.date) ->
         handle.write(json.dumps(account) + "\n")
     erp = landing / "erp" / first_night.isoformat()
     _append_csv(erp / "customers.csv", [_erp_customer(CUSTOMER_ID, CITY, stamp), _erp_customer(OTHER_CUSTOMER_ID, CITY, stamp)])
-    _append_csv(erp / "opportunities.csv", [_opportunity(_first_opportunity(erp / "opportunities.csv"), ACCOUNT_ID, stamp)])
+    _append_csv(erp / "opportunities.csv", [_opportunity(_opportunities(erp / "opportunities.csv")[0], ACCOUNT_ID, stamp)])
 
 
 def swap_the_link_reason(landing: Path, night: dt.date) -> tuple[str, str]:
@@ -78,7 +78,7 @@ def swap_the_link_reason(landing: Path, night: dt.date) -> tuple[str, str]:
     updated_at = f"{night.isoformat()}T09:00:00Z"
     erp = landing / "erp" / night.isoformat()
     _append_csv(erp / "customers.csv", [_erp_customer(OTHER_CUSTOMER_ID, OTHER_CITY, updated_at)])
-    delivered = next(_first_opportunity(path, OPPORTUNITY_ID) for path in sorted(landing.glob("erp/*/opportunities.csv"))
-                     if OPPORTUNITY_ID in path.read_text())
+    delivered = next(row for path in sorted(landing.glob("erp/*/opportunities.csv")) for row in _opportunities(path)
+                     if row["opportunity_id"] == OPPORTUNITY_ID)
     _append_csv(erp / "opportunities.csv", [_opportunity(delivered, "", updated_at)])
     return ACCOUNT_NODE, CUSTOMER_NODE

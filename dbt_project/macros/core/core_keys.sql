@@ -119,8 +119,8 @@
     Customer key of a fact row: from the identity bridge by the (system, entity, id)
     of the customer record the row names; the unknown member when there is none.
 -#}
-{% macro core_customer_join(fact_alias, bridge_alias='customer_bridge') -%}
-    left join {{ ref('bridge_customer_source_id') }} as {{ bridge_alias }}
+{% macro core_customer_join(fact_alias, bridge_alias='customer_bridge', join_type='left') -%}
+    {{ join_type }} join {{ ref('bridge_customer_source_id') }} as {{ bridge_alias }}
         on {{ bridge_alias }}.source_system = {{ fact_alias }}.customer_source_system
         and {{ bridge_alias }}.source_entity = {{ fact_alias }}.customer_source_entity
         and {{ bridge_alias }}.source_id = {{ fact_alias }}.customer_source_id
@@ -140,10 +140,7 @@
 {% macro core_rekeyed_ids(id_column) -%}
     select f.{{ id_column }} as changed_id
     from {{ this }} as f
-    inner join {{ ref('bridge_customer_source_id') }} as rekey_bridge
-        on rekey_bridge.source_system = f.customer_source_system
-        and rekey_bridge.source_entity = f.customer_source_entity
-        and rekey_bridge.source_id = f.customer_source_id
+    {{ core_customer_join('f', 'rekey_bridge', 'inner') }}
     where {{ core_loaded_since_last_run('rekey_bridge.resolved_night') }}
         and rekey_bridge.customer_key <> f.customer_key
 {%- endmacro %}
